@@ -1,0 +1,57 @@
+# 仮想化技術入門 — every command a reader, author or CI needs.
+# `make serve` and `make test` do all set-up on a fresh machine with Python 3.11+.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: help serve build test bench lock permalinks clean
+
+help:
+	@echo "make serve       serve the site at http://127.0.0.1:8000 with live reload"
+	@echo "make build       strict build of the whole site into site/"
+	@echo "make test        every test (build, content, headless Chromium)"
+	@echo "make bench       page weight and load time of every page, against default Material"
+	@echo "make permalinks  add the current pages and heading ids to the permalink contract"
+	@echo "make lock        regenerate the lock files from pyproject.toml"
+	@echo "make clean       remove site/ and the virtual environment"
+
+# The venv is rebuilt when a lock file changes; a stamp file records each install.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.docs-installed: requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	@touch $@
+
+$(VENV)/.test-installed: requirements-test.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-test.lock
+	@touch $@ $(VENV)/.docs-installed
+
+serve: $(VENV)/.docs-installed
+	$(BIN)/mkdocs serve -a 127.0.0.1:8000
+
+build: $(VENV)/.docs-installed
+	$(BIN)/mkdocs build --strict
+
+test: $(VENV)/.test-installed
+	$(BIN)/python -m tests.support.chromium --ensure
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.test-installed
+	$(BIN)/python -m tests.support.chromium --ensure
+	$(BIN)/python -m tests.tools.bench
+
+permalinks: $(VENV)/.docs-installed
+	$(BIN)/python -m tests.tools.permalinks --update
+
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --extra test -o requirements-test.lock pyproject.toml
+
+clean:
+	rm -rf site $(VENV)

@@ -1,0 +1,63 @@
+"""Put each language's static outputs (sitemap, 404 page) in its own folder.
+
+mkdocs-static-i18n builds the English site after the Japanese one into the same
+site_dir, and MkDocs writes theme templates such as 404.html at the site root, so
+without this hook the English 404 page replaces the Japanese one at /404.html.
+It is written to /en/404.html instead.
+
+The plugin also writes one sitemap at the site root. Material's language
+switcher fetches ``<language root>/sitemap.xml`` to land on the same page in the
+other language, so ``/en/sitemap.xml`` must exist (a 404 there is a failed request
+on every English page). The English sitemap holds the English URLs, each with its
+hreflang alternates, as the root one does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import xml.etree.ElementTree as etree
+from pathlib import Path
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+LANGUAGE_DIRS = ["en"]
+
+
+DEFAULT_LANGUAGE = "ja"
+
+
+def on_post_template(output_content, template_name, config, **kwargs):
+    """In the English build, keep /404.html Japanese and write /en/404.html."""
+    language = config.theme["language"]
+    if template_name != "404.html" or language == DEFAULT_LANGUAGE:
+        return output_content
+    site_dir = Path(config.site_dir)
+    (site_dir / language).mkdir(parents=True, exist_ok=True)
+    (site_dir / language / "404.html").write_text(output_content, encoding="utf-8")
+    return (site_dir / "404.html").read_text(encoding="utf-8")
+
+
+def on_post_build(config, **kwargs):
+    """Derive ``<lang>/sitemap.xml(.gz)`` from the root sitemap."""
+    site_dir = Path(config.site_dir)
+    root_sitemap = site_dir / "sitemap.xml"
+    if not root_sitemap.exists():
+        return
+    etree.register_namespace("", SITEMAP_NS)
+    etree.register_namespace("xhtml", XHTML_NS)
+    for language in LANGUAGE_DIRS:
+        language_dir = site_dir / language
+        if not language_dir.is_dir():
+            # The i18n plugin builds the English site after this hook has run once.
+            continue
+        tree = etree.parse(root_sitemap)
+        prefix = config.site_url.rstrip("/") + f"/{language}/"
+        urlset = tree.getroot()
+        for url in list(urlset):
+            loc = url.findtext(f"{{{SITEMAP_NS}}}loc", "")
+            if not loc.startswith(prefix):
+                urlset.remove(url)
+        data = etree.tostring(urlset, encoding="utf-8", xml_declaration=True)
+        (language_dir / "sitemap.xml").write_bytes(data)
+        # mtime=0 keeps the .gz byte-identical between builds.
+        (language_dir / "sitemap.xml.gz").write_bytes(gzip.compress(data, mtime=0))

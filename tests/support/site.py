@@ -1,0 +1,77 @@
+"""Build the site and serve a built site on 127.0.0.1 for tests and the benchmark."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = {"": "ja", "en": "en"}  # site path prefix -> language
+
+
+def build(
+    config_file: Path, site_dir: Path, *, site_url: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run ``mkdocs build --strict`` and return the finished process.
+
+    ``site_url`` should be the URL the site is served from: Material's 404 page
+    loads its assets from ``site_url``.
+    """
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    if site_url:
+        env["SITE_URL"] = site_url
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+         "-f", str(config_file), "-d", str(site_dir)],
+        cwd=config_file.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature from the base class
+        pass
+
+
+@contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on an ephemeral port; yield the base URL ending in '/'.
+
+    The directory need not exist yet: build into it once the port is known.
+    """
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def page_paths(site_dir: Path) -> list[str]:
+    """Every page of a built site as a URL path ('/', '/en/', '/x/' …), sorted."""
+    paths = []
+    for index in sorted(site_dir.rglob("index.html")):
+        rel = index.parent.relative_to(site_dir).as_posix()
+        if rel.startswith(("assets", "search")):
+            continue
+        paths.append("/" if rel == "." else f"/{rel}/")
+    not_found = [f"/{p.relative_to(site_dir).as_posix()}" for p in site_dir.rglob("404.html")]
+    return sorted(paths) + sorted(not_found)
+
+
+def language_of(path: str) -> str:
+    """The language a URL path is published in."""
+    first = path.strip("/").split("/", 1)[0]
+    return LANGUAGES.get(first, "ja")
