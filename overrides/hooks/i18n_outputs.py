@@ -5,6 +5,12 @@ site_dir, and MkDocs writes theme templates such as 404.html at the site root, s
 without this hook the English 404 page replaces the Japanese one at /404.html.
 It is written to /en/404.html instead.
 
+The plugin points each page's ``<link rel="alternate" hreflang>`` at that page's
+translation, but Material's JavaScript treats every such link as the root of an
+alternate site and fetches ``<href>/sitemap.xml`` from it: a 404 on every page
+below the home page. The links are removed; search engines get the same hreflang
+pairs from the sitemaps, and the header's language menu keeps its per-page links.
+
 The plugin also writes one sitemap at the site root. Material's language
 switcher fetches ``<language root>/sitemap.xml`` to land on the same page in the
 other language, so ``/en/sitemap.xml`` must exist (a 404 there is a failed request
@@ -15,6 +21,7 @@ hreflang alternates, as the root one does.
 from __future__ import annotations
 
 import gzip
+import re
 import xml.etree.ElementTree as etree
 from pathlib import Path
 
@@ -24,6 +31,13 @@ LANGUAGE_DIRS = ["en"]
 
 
 DEFAULT_LANGUAGE = "ja"
+HREFLANG_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
+
+
+def on_post_page(output, page, config, **kwargs):
+    """Drop the head's hreflang links (see the module docstring)."""
+    head, sep, body = output.partition("</head>")
+    return HREFLANG_LINK.sub("", head) + sep + body
 
 
 def on_post_template(output_content, template_name, config, **kwargs):

@@ -27,7 +27,7 @@ def build(
     if site_url:
         env["SITE_URL"] = site_url
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+        [sys.executable, "-m", "mkdocs", "build", "--strict",
          "-f", str(config_file), "-d", str(site_dir)],
         cwd=config_file.parent,
         env=env,

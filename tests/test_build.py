@@ -1,0 +1,107 @@
+"""The strict build: it passes for the real site and fails loudly on broken input.
+
+Each failure case copies the project into a temporary folder, adds one fixture
+page and builds it, so the real docs/ never carry a broken page.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support import site
+
+NAV_ANCHOR = "  - ホーム: index.md\n"
+
+
+def make_project(tmp_path: Path, pages: dict[str, str]) -> Path:
+    """Copy the project to ``tmp_path``, add ``pages`` (name -> Markdown) to docs/ and nav."""
+    for name in ("docs", "overrides"):
+        shutil.copytree(site.ROOT / name, tmp_path / name)
+    config = (site.ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert NAV_ANCHOR in config, "the fixture relies on the home page's nav line"
+    nav_lines = "".join(f"  - {name}: {name}\n" for name in pages if not name.endswith(".en.md"))
+    (tmp_path / "mkdocs.yml").write_text(config.replace(NAV_ANCHOR, NAV_ANCHOR + nav_lines))
+    for name, text in pages.items():
+        (tmp_path / "docs" / name).write_text(text, encoding="utf-8")
+    return tmp_path / "mkdocs.yml"
+
+
+def build_fixture(tmp_path, pages):
+    return site.build(make_project(tmp_path, pages), tmp_path / "site", check=False)
+
+
+def test_real_site_builds_strictly(site_dir):
+    assert (site_dir / "index.html").is_file()
+    assert (site_dir / "en" / "index.html").is_file()
+
+
+def test_fixture_without_problems_builds(tmp_path):
+    result = build_fixture(tmp_path, {"ok.md": "# よい\n\n## 節 {#section}\n\n[ホーム](index.md#audience)\n"})
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("[どこにもない](missing.md)\n", "missing.md"),
+        ("[ない見出し](index.md#no-such-heading)\n", "no-such-heading"),
+        ("[絶対パス](/index.md)\n", "/index.md"),
+    ],
+    ids=["missing-page", "missing-anchor", "absolute-link"],
+)
+def test_broken_link_fails_the_build(tmp_path, body, expected):
+    result = build_fixture(tmp_path, {"broken.md": f"# 壊れたリンク\n\n{body}"})
+    assert result.returncode != 0
+    assert "broken.md" in result.stderr and expected in result.stderr
+
+
+def test_page_missing_from_nav_fails_the_build(tmp_path):
+    config = make_project(tmp_path, {})
+    (tmp_path / "docs" / "orphan.md").write_text("# 迷子\n", encoding="utf-8")
+    result = site.build(config, tmp_path / "site", check=False)
+    assert result.returncode != 0
+    assert "orphan.md" in result.stderr
+
+
+def test_heading_without_id_names_file_and_line(tmp_path):
+    page = "# 題\n\n本文\n\n## 見出しにIDがない\n\n### Bad_Id {#Bad_Id}\n"
+    result = build_fixture(tmp_path, {"noid.md": page})
+    assert result.returncode != 0
+    assert "noid.md:5: heading '見出しにIDがない' has no explicit id" in result.stderr
+    assert "noid.md:7: heading 'Bad_Id' has id 'Bad_Id'" in result.stderr
+
+
+def test_heading_in_code_block_is_not_a_heading(tmp_path):
+    page = "# 題\n\n```markdown\n## コードの中の見出し\n```\n"
+    result = build_fixture(tmp_path, {"code.md": page})
+    assert result.returncode == 0, result.stderr
+
+
+def test_untranslated_page_falls_back_with_notice(tmp_path):
+    result = build_fixture(tmp_path, {"only-ja.md": "# 日本語だけ\n\n## 節 {#section}\n"})
+    assert result.returncode == 0, result.stderr
+    english = (tmp_path / "site" / "en" / "only-ja" / "index.html").read_text(encoding="utf-8")
+    japanese = (tmp_path / "site" / "only-ja" / "index.html").read_text(encoding="utf-8")
+    assert "data-fallback-notice" in english
+    assert '<div lang="ja">' in english
+    assert 'href="../../only-ja/"' in english
+    assert "data-fallback-notice" not in japanese
+
+
+def test_translated_page_has_no_notice(site_dir):
+    assert "data-fallback-notice" not in (site_dir / "en" / "index.html").read_text(encoding="utf-8")
+
+
+def test_english_sitemap_lists_english_pages(site_dir, base_url):
+    english = (site_dir / "en" / "sitemap.xml").read_text(encoding="utf-8")
+    assert f"<loc>{base_url}en/</loc>" in english
+    assert f"<loc>{base_url}</loc>" not in english
+    assert (site_dir / "en" / "sitemap.xml.gz").is_file()
+
+
+def test_each_language_has_its_own_404(site_dir):
+    assert '<html lang="ja"' in (site_dir / "404.html").read_text(encoding="utf-8")
+    assert '<html lang="en"' in (site_dir / "en" / "404.html").read_text(encoding="utf-8")

@@ -1,0 +1,221 @@
+"""Page weight and load time of every page, against a default Material site.
+
+``python -m tests.tools.bench [--json PATH]`` (``make bench``) builds the site
+with ``--strict`` and a plain Material site as a baseline, serves both on
+127.0.0.1 and opens every page in headless Chromium as a first visit (a fresh
+context, so nothing is cached). For each page it prints the number of
+requests, the bytes of every same-origin response as sent by this server and
+as a gzip server would send them, DOMContentLoaded, and the requests that left
+the origin (blocked: the site must work offline, and the bench must not wait
+on a network it does not have). Build times come last.
+
+Why: readers may be on slow or metered connections, so the course has a
+budget per first visit — at most 160 KiB gzip for a page without a diagram,
+and never more than 1.2 MiB. Over-budget pages are reported, not failed: the
+exit status stays 0 so the bench can be run at any time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.support import site
+from tests.support.chromium import LAUNCH_ARGS, find_chromium
+
+KIB = 1024
+BUDGET_PLAIN = 160 * KIB  # gzip bytes, first visit, page without a diagram
+BUDGET_ANY = int(1.2 * 1024 * KIB)  # gzip bytes, any page
+# gzip would not shrink these, and servers do not compress them.
+COMPRESSED_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".ico",
+    ".woff", ".woff2", ".gz", ".br", ".zip",
+)
+
+BASELINE_CONFIG = "site_name: Baseline\ntheme:\n  name: material\n"
+BASELINE_PAGE = """# Baseline
+
+Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor
+incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis
+nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat.
+
+Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore eu
+fugiat nulla pariatur. Excepteur sint occaecat cupidatat non proident, sunt in
+culpa qui officia deserunt mollit anim id est laborum.
+
+Sed ut perspiciatis unde omnis iste natus error sit voluptatem accusantium
+doloremque laudantium, totam rem aperiam, eaque ipsa quae ab illo inventore
+veritatis et quasi architecto beatae vitae dicta sunt explicabo.
+"""
+
+
+def gzip_size(url: str, body: bytes) -> int:
+    """Bytes a server with gzip (level 6, a common default) would send."""
+    if urlsplit(url).path.lower().endswith(COMPRESSED_SUFFIXES):
+        return len(body)
+    return len(gzip.compress(body, compresslevel=6, mtime=0))
+
+
+def measure(browser, url: str, base_url: str) -> dict:
+    """Open ``url`` as a first visit and return what it cost.
+
+    Keys: url, requests, raw_bytes, gzip_bytes, dcl_ms, outside (list of
+    blocked URLs), diagram (the page HTML has ``class="mermaid"``).
+    """
+    # A fresh context per page: an empty cache, as for a reader's first visit.
+    context = browser.new_context()
+    outside: list[str] = []
+    requests: list[str] = []
+    sizes = {"raw": 0, "gzip": 0}
+    html = {"text": ""}
+
+    def route(route):
+        request_url = route.request.url
+        if request_url.startswith(base_url) or request_url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(request_url)
+            route.abort()
+
+    def on_response(response):
+        if not response.url.startswith(base_url):
+            return
+        try:
+            body = response.body()
+        except Exception:  # redirects and cancelled loads have no body
+            return
+        sizes["raw"] += len(body)
+        sizes["gzip"] += gzip_size(response.url, body)
+        if response.request.resource_type == "document" and response.url == url:
+            html["text"] = body.decode("utf-8", "replace")
+
+    context.route("**/*", route)
+    try:
+        page = context.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("response", on_response)
+        page.goto(url, wait_until="networkidle", timeout=30_000)
+        dcl = page.evaluate(
+            "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
+        )
+    finally:
+        context.close()
+    return {
+        "url": url,
+        "requests": len(requests),
+        "raw_bytes": sizes["raw"],
+        "gzip_bytes": sizes["gzip"],
+        "dcl_ms": round(dcl, 1),
+        "outside": outside,
+        "diagram": 'class="mermaid"' in html["text"],
+    }
+
+
+def over_budget(result: dict) -> str | None:
+    """Why the page breaks the budget, or None."""
+    size = result["gzip_bytes"]
+    if size > BUDGET_ANY:
+        return f"{size / KIB:.1f} KiB gzip > {BUDGET_ANY / KIB:.0f} KiB for any page"
+    if not result["diagram"] and size > BUDGET_PLAIN:
+        return f"{size / KIB:.1f} KiB gzip > {BUDGET_PLAIN / KIB:.0f} KiB for a page without a diagram"
+    return None
+
+
+def timed_build(config_file: Path, site_dir: Path, base_url: str) -> float:
+    start = time.perf_counter()
+    done = site.build(config_file, site_dir, site_url=base_url, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"error: build of {config_file} failed:\n{done.stdout}{done.stderr}")
+    return seconds
+
+
+def print_table(pages: list[dict], baseline: dict, build_s: float, baseline_build_s: float) -> None:
+    header = f"{'page':<40} {'req':>4} {'raw KiB':>8} {'gzip KiB':>9} {'DCL ms':>7} {'outside':>7}"
+    print(header)
+    print("-" * len(header))
+    for row in pages + [baseline]:
+        mark = "  !" if row.get("over_budget") else ""
+        print(
+            f"{row['path']:<40} {row['requests']:>4} {row['raw_bytes'] / KIB:>8.1f} "
+            f"{row['gzip_bytes'] / KIB:>9.1f} {row['dcl_ms']:>7.0f} {len(row['outside']):>7}{mark}"
+        )
+    print()
+    print(f"build (strict): site {build_s:.2f} s, baseline {baseline_build_s:.2f} s")
+    print(
+        f"budget (gzip, first visit): {BUDGET_PLAIN / KIB:.0f} KiB without a diagram, "
+        f"{BUDGET_ANY / KIB:.0f} KiB any page; ! marks a page over it"
+    )
+    for row in pages:
+        if row.get("over_budget"):
+            print(f"OVER BUDGET: {row['path']}: {row['over_budget']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the measurements as JSON")
+    args = parser.parse_args(argv)
+
+    executable = find_chromium()
+    if executable is None:
+        print(
+            "error: no Chromium found: install Debian's `chromium` or set CHROMIUM=/path/to/chromium",
+            file=sys.stderr,
+        )
+        return 1
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        tmp = Path(tmp)
+        baseline_src = tmp / "baseline"
+        (baseline_src / "docs").mkdir(parents=True)
+        (baseline_src / "mkdocs.yml").write_text(BASELINE_CONFIG, encoding="utf-8")
+        (baseline_src / "docs" / "index.md").write_text(BASELINE_PAGE, encoding="utf-8")
+
+        # Serve first: the site's 404 pages load their assets from site_url.
+        with site.serve(tmp / "site") as base_url, site.serve(tmp / "baseline-site") as baseline_url:
+            build_s = timed_build(site.ROOT / "mkdocs.yml", tmp / "site", base_url)
+            baseline_build_s = timed_build(baseline_src / "mkdocs.yml", tmp / "baseline-site", baseline_url)
+
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+                try:
+                    pages = []
+                    for path in site.page_paths(tmp / "site"):
+                        result = measure(browser, base_url + path.lstrip("/"), base_url)
+                        result["path"] = path
+                        result["over_budget"] = over_budget(result)
+                        pages.append(result)
+                    baseline = measure(browser, baseline_url, baseline_url)
+                    baseline["path"] = "baseline: default Material"
+                finally:
+                    browser.close()
+
+    print_table(pages, baseline, build_s, baseline_build_s)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "build_seconds": round(build_s, 3),
+                    "baseline_build_seconds": round(baseline_build_s, 3),
+                    "budget_bytes": {"without_diagram": BUDGET_PLAIN, "any": BUDGET_ANY},
+                    "pages": pages,
+                    "baseline": baseline,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
