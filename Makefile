@@ -6,13 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help serve build test bench lock permalinks clean
+.PHONY: help serve build test bench screenshots lock permalinks clean
 
 help:
 	@echo "make serve       serve the site at http://127.0.0.1:8000 with live reload"
 	@echo "make build       strict build of the whole site into site/"
 	@echo "make test        every test (build, content, headless Chromium)"
 	@echo "make bench       page weight and load time of every page, against default Material"
+	@echo "make screenshots every page, light/dark, desktop/phone, into screenshots/"
 	@echo "make permalinks  add the current pages and heading ids to the permalink contract"
 	@echo "make lock        regenerate the lock files from pyproject.toml"
 	@echo "make clean       remove site/ and the virtual environment"
@@ -42,6 +43,10 @@ test: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m tests.support.chromium --ensure
 	$(BIN)/python -m tests.tools.bench
+
+screenshots: $(VENV)/.test-installed
+	$(BIN)/python -m tests.support.chromium --ensure
+	$(BIN)/python -m tests.tools.screenshots
 
 permalinks: $(VENV)/.docs-installed
 	$(BIN)/python -m tests.tools.permalinks --update
