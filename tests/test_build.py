@@ -105,3 +105,9 @@ def test_english_sitemap_lists_english_pages(site_dir, base_url):
 def test_each_language_has_its_own_404(site_dir):
     assert '<html lang="ja"' in (site_dir / "404.html").read_text(encoding="utf-8")
     assert '<html lang="en"' in (site_dir / "en" / "404.html").read_text(encoding="utf-8")
+
+
+def test_home_pages_are_titled_with_the_site_name(site_dir):
+    assert "<title>仮想化技術入門</title>" in (site_dir / "index.html").read_text(encoding="utf-8")
+    english = (site_dir / "en" / "index.html").read_text(encoding="utf-8")
+    assert "<title>Introduction to Virtualization</title>" in english
