@@ -1,0 +1,150 @@
+"""The course map (docs/_data/course.yml): the home page's chapter list and /progress/.
+
+- ``<!-- course-map -->`` on a page becomes the chapter map: a heading and a table
+  per part, linking the pages that exist and marking the others "coming soon", so
+  the map never links to a page that is not written.
+- Each page listed in the map gets ``page.meta["course"]`` (slug, tracked), which
+  the template uses for the 読了 toggle.
+- The progress page's template gets ``course_pages``: every page of the map with
+  its title, URL (or none if not yet written) and quiz ids.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from mkdocs.exceptions import PluginError
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+
+import _yaml_data  # beside this file; MkDocs puts the hook's folder on sys.path
+
+MARKER = "<!-- course-map -->"
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+STRINGS = {
+    "ja": {"chapter": "章", "learn": "この章で分かること", "status": "状態",
+           "ready": "公開中", "soon": "準備中"},
+    "en": {"chapter": "Chapter", "learn": "What you will learn", "status": "Status",
+           "ready": "available", "soon": "coming soon"},
+}
+
+
+class Localized(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ja: Text
+    en: Text
+
+
+class Part(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+    title: Localized
+
+
+class CoursePage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: Annotated[str, StringConstraints(pattern=r"^(?:[a-z0-9-]+(?:/[a-z0-9-]+)*)?$")]
+    part: str | None = None
+    title: Localized
+    summary: Localized
+    tracked: bool
+
+
+class Course(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parts: list[Part]
+    pages: list[CoursePage]
+
+    @model_validator(mode="after")
+    def _check(self) -> Course:
+        part_ids = [part.id for part in self.parts]
+        slugs = [page.slug for page in self.pages]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("a slug appears twice in pages")
+        for page in self.pages:
+            if page.slug and page.part not in part_ids:
+                raise ValueError(f"page '{page.slug}' has unknown part {page.part!r}")
+        return self
+
+
+_course: Course | None = None
+
+
+def on_config(config):
+    """Load and validate the course map."""
+    global _course
+    path = Path(config.docs_dir) / "_data" / "course.yml"
+    try:
+        _course = _yaml_data.load(path.read_text(encoding="utf-8"), Course, source=str(path))
+    except _yaml_data.DataError as error:
+        raise PluginError(f"course map: {error}") from None
+    return config
+
+
+def on_page_markdown(markdown, page, files, **kwargs):
+    """Attach the page's course entry; expand the chapter-map marker."""
+    slug = _slug(page.file.src_uri)
+    entry = next((p for p in _course.pages if p.slug == slug), None)
+    if entry:
+        page.meta["course"] = {"slug": entry.slug, "tracked": entry.tracked}
+    if MARKER in markdown:
+        if slug != "":
+            # Its links are written relative to docs/, i.e. for the home page.
+            raise PluginError(f"{page.file.src_uri}: {MARKER} belongs on the home page only")
+        language = getattr(page.file, "locale", None) or "ja"
+        markdown = markdown.replace(MARKER, _chapter_map(language, files))
+    return markdown
+
+
+def on_page_context(context, page, config, nav, **kwargs):
+    """Give the progress page the whole map, with each written page's URL and quiz ids."""
+    if page.meta.get("template") != "progress.html":
+        return context
+    language = getattr(page.file, "locale", None) or "ja"
+    by_slug = {_slug(p.file.src_uri): p for p in nav.pages}
+    entries = []
+    for entry in _course.pages:
+        built = by_slug.get(entry.slug)
+        entries.append({
+            "slug": entry.slug,
+            "title": getattr(entry.title, language),
+            "part": entry.part,
+            "tracked": entry.tracked,
+            "url": built.url if built else None,
+            "quiz_ids": built.meta.get("quiz_ids", []) if built else [],
+        })
+    context["course_pages"] = entries
+    return context
+
+
+def _slug(src_uri: str) -> str:
+    """'kvm.md' / 'kvm.en.md' / 'labs/kvm-hello.md' / 'index.md' -> 'kvm' / … / ''."""
+    stem = src_uri.removesuffix(".md").removesuffix(".en")
+    stem = stem.removesuffix("index").rstrip("/")
+    return stem
+
+
+def _source_for(slug: str, files) -> str | None:
+    for candidate in (f"{slug}.md", f"{slug}/index.md"):
+        if files.get_file_from_path(candidate):
+            return candidate
+    return None
+
+
+def _chapter_map(language: str, files) -> str:
+    strings = STRINGS[language]
+    out = ['<div class="chapter-map" markdown>', ""]
+    for part in _course.parts:
+        out += [f"### {getattr(part.title, language)} {{#part-{part.id}}}", ""]
+        out += [f"| {strings['chapter']} | {strings['learn']} | {strings['status']} |", "|---|---|---|"]
+        for page in (p for p in _course.pages if p.part == part.id):
+            title = getattr(page.title, language)
+            source = _source_for(page.slug, files)
+            cell = f"[{title}]({source})" if source else title
+            status = strings["ready"] if source else strings["soon"]
+            out.append(f"| {cell} | {getattr(page.summary, language)} | {status} |")
+        out.append("")
+    out += ["</div>", ""]
+    return "\n".join(out)
+
