@@ -85,7 +85,7 @@ def open_context(browser, base_url, **kwargs):
     def watch(page):
         page.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
         page.on("pageerror", lambda e: log.page_errors.append(str(e)))
-        page.on("requestfailed", lambda r: log.failed_requests.append(f"{r.url} ({r.failure})"))
+        page.on("requestfailed", lambda r: _request_failed(log, r))
         page.on(
             "response",
             lambda r: r.status >= 400 and log.failed_requests.append(f"{r.url} (HTTP {r.status})"),
@@ -93,6 +93,14 @@ def open_context(browser, base_url, **kwargs):
 
     context.on("page", watch)
     return context, log
+
+
+def _request_failed(log: PageLog, request) -> None:
+    # A load cut short because the test navigated on (ERR_ABORTED) is not a fault
+    # of the page; requests we blocked are logged as outside requests already.
+    if request.failure == "net::ERR_ABORTED" or request.url in log.outside_requests:
+        return
+    log.failed_requests.append(f"{request.url} ({request.failure})")
 
 
 @pytest.fixture

@@ -111,3 +111,11 @@ def test_home_pages_are_titled_with_the_site_name(site_dir):
     assert "<title>仮想化技術入門</title>" in (site_dir / "index.html").read_text(encoding="utf-8")
     english = (site_dir / "en" / "index.html").read_text(encoding="utf-8")
     assert "<title>Introduction to Virtualization</title>" in english
+
+
+def test_404_pages_link_to_each_language_home(site_dir):
+    for path in ("404.html", "en/404.html"):
+        html = (site_dir / path).read_text(encoding="utf-8")
+        assert '<link rel="alternate"' not in html
+        assert 'href="/" hreflang="ja" class="md-select__link"' in html
+        assert 'href="/en/" hreflang="en" class="md-select__link"' in html

@@ -36,7 +36,7 @@ def test_every_source_page_is_built(site_dir):
 @pytest.mark.browser
 def test_page_loads_cleanly(page, context, base_url, page_path):
     page.goto(base_url + page_path.lstrip("/"), wait_until="networkidle")
-    assert context.log.problems() == []
+    assert context.log.problems() == [], "\n".join(context.log.problems())
 
     expected_lang = site.language_of(page_path)
     assert page.locator("html").get_attribute("lang") == expected_lang

@@ -28,3 +28,16 @@ def test_translations_keep_the_japanese_heading_ids(site_dir):
         japanese_path = site_dir / path.removeprefix("/en/") / "index.html"
         japanese = japanese_path.read_text(encoding="utf-8")
         assert permalinks.heading_ids(english) == permalinks.heading_ids(japanese), path
+
+
+def test_translations_keep_the_quiz_ids(site_dir):
+    """The learning record is keyed by quiz id, so a translation must use the same ids."""
+    import re
+
+    quiz_id = re.compile(r'data-quiz-id="([^"]+)"')
+    for path in site.page_paths(site_dir):
+        if not path.startswith("/en/") or path.endswith("404.html"):
+            continue
+        english = (site_dir / path.lstrip("/") / "index.html").read_text(encoding="utf-8")
+        japanese = (site_dir / path.removeprefix("/en/") / "index.html").read_text(encoding="utf-8")
+        assert quiz_id.findall(english) == quiz_id.findall(japanese), path

@@ -32,7 +32,7 @@ def search(page, base_url: str, from_path: str, query: str) -> list[str]:
     # Material reacts to key events; after filling Japanese text it needs one more.
     box.press("End")
     results = page.locator(".md-search-result__item > a")
-    results.first.wait_for()
+    results.first.wait_for(timeout=4000)
     hrefs = results.evaluate_all("els => els.map(e => e.href)")
     return sorted({urlsplit(h).path for h in hrefs})
 

@@ -11,6 +11,9 @@ alternate site and fetches ``<href>/sitemap.xml`` from it: a 404 on every page
 below the home page. The links are removed; search engines get the same hreflang
 pairs from the sitemaps, and the header's language menu keeps its per-page links.
 
+The 404 page is rendered after the last page and inherits that page's language
+links; they are pointed at each language's home instead.
+
 The plugin also writes one sitemap at the site root. Material's language
 switcher fetches ``<language root>/sitemap.xml`` to land on the same page in the
 other language, so ``/en/sitemap.xml`` must exist (a 404 there is a failed request
@@ -24,6 +27,7 @@ import gzip
 import re
 import xml.etree.ElementTree as etree
 from pathlib import Path
+from urllib.parse import urlsplit
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -40,10 +44,23 @@ def on_post_page(output, page, config, **kwargs):
     return HREFLANG_LINK.sub("", head) + sep + body
 
 
+LANGUAGE_MENU_LINK = re.compile(r'<a href="[^"]*" hreflang="([a-z]+)" class="md-select__link">')
+
+
 def on_post_template(output_content, template_name, config, **kwargs):
-    """In the English build, keep /404.html Japanese and write /en/404.html."""
+    """Fix the 404 page's language links; keep /404.html Japanese, write /en/404.html."""
+    if template_name != "404.html":
+        return output_content
+    root = urlsplit(config.site_url or "/").path.rstrip("/") + "/"
+
+    def home_of(match):
+        language = match[1]
+        home = root if language == DEFAULT_LANGUAGE else f"{root}{language}/"
+        return f'<a href="{home}" hreflang="{language}" class="md-select__link">'
+
+    output_content = LANGUAGE_MENU_LINK.sub(home_of, on_post_page(output_content, None, config))
     language = config.theme["language"]
-    if template_name != "404.html" or language == DEFAULT_LANGUAGE:
+    if language == DEFAULT_LANGUAGE:
         return output_content
     site_dir = Path(config.site_dir)
     (site_dir / language).mkdir(parents=True, exist_ok=True)

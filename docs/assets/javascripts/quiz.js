@@ -21,6 +21,10 @@
       rightAnswer: "正解",
       missed: "選ばなかった正解",
       allExplanations: "すべての選択肢の解説",
+      earlier: function (correct) {
+        return "以前の回答は" + (correct ? "正解" : "不正解") +
+          "でした（別の言語のページで答えたか、答えたあとで問題が更新されています）。";
+      },
       score: function (right, total) { return "この章のクイズ: " + total + "問中" + right + "問正解"; },
       noQuiz: "",
       markRead: "この章を読了にする",
@@ -37,6 +41,10 @@
       rightAnswer: "Correct answer",
       missed: "Correct answer you did not choose",
       allExplanations: "Explanations for every choice",
+      earlier: function (correct) {
+        return "Your earlier answer was " + (correct ? "correct" : "incorrect") +
+          " (given on the page in another language, or before the question was updated).";
+      },
       score: function (right, total) { return "Quiz in this chapter: " + right + " of " + total + " correct"; },
       noQuiz: "",
       markRead: "Mark this chapter as read",
@@ -159,12 +167,22 @@
       inputs(root)[0].focus();
     });
 
-    // Restore the last answer, if its choices still exist on the page.
+    // Restore the last answer. Choice keys are hashes of the choice text, so they
+    // survive reordering but not translation or rewording: then show the verdict only.
     var saved = record.question(id);
     if (saved && saved.answer.length) {
       var known = keysOf(inputs(root));
       if (saved.answer.every(function (key) { return known.indexOf(key) !== -1; })) {
         show(saved.answer);
+      } else {
+        root.setAttribute("data-quiz-state", saved.correct ? "correct" : "incorrect");
+        feedback.textContent = "";
+        var note = document.createElement("p");
+        note.className = "quiz__verdict";
+        note.textContent = strings.earlier(saved.correct);
+        feedback.appendChild(note);
+        check.hidden = true;
+        retry.hidden = false;
       }
     }
   }
