@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: help serve build test bench screenshots lock permalinks clean
+.PHONY: help serve build test bench screenshots linkcheck lock permalinks clean
 
 help:
 	@echo "make serve       serve the site at http://127.0.0.1:8000 with live reload"
@@ -14,6 +14,7 @@ help:
 	@echo "make test        every test (build, content, headless Chromium)"
 	@echo "make bench       page weight and load time of every page, against default Material"
 	@echo "make screenshots every page, light/dark, desktop/phone, into screenshots/"
+	@echo "make linkcheck   check every external URL of the site (needs internet)"
 	@echo "make permalinks  add the current pages and heading ids to the permalink contract"
 	@echo "make lock        regenerate the lock files from pyproject.toml"
 	@echo "make clean       remove site/ and the virtual environment"
@@ -47,6 +48,9 @@ bench: $(VENV)/.test-installed
 screenshots: $(VENV)/.test-installed
 	$(BIN)/python -m tests.support.chromium --ensure
 	$(BIN)/python -m tests.tools.screenshots
+
+linkcheck: $(VENV)/.test-installed
+	$(BIN)/python -m tests.tools.linkcheck
 
 permalinks: $(VENV)/.docs-installed
 	$(BIN)/python -m tests.tools.permalinks --update

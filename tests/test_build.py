@@ -22,7 +22,7 @@ def make_project(tmp_path: Path, pages: dict[str, str]) -> Path:
         shutil.copytree(site.ROOT / name, tmp_path / name)
     config = (site.ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert NAV_ANCHOR in config, "the fixture relies on the home page's nav line"
-    nav_lines = "".join(f"  - {name}: {name}\n" for name in pages if not name.endswith(".en.md"))
+    nav_lines = "".join(f"  - {name}\n" for name in pages if not name.endswith(".en.md"))
     (tmp_path / "mkdocs.yml").write_text(config.replace(NAV_ANCHOR, NAV_ANCHOR + nav_lines))
     for name, text in pages.items():
         (tmp_path / "docs" / name).write_text(text, encoding="utf-8")

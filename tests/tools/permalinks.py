@@ -1,4 +1,7 @@
-"""The permalink contract: every published URL and h2–h4 heading anchor.
+"""The permalink contract: every published URL, h2–h4 heading anchor and entry anchor.
+
+Entry anchors are the ids of reference entries ([data-ref-id]) and glossary entries
+([data-term]): onboarding documents link to /references/#key and /glossary/#key too.
 
 Onboarding documents link to our pages and sections, so a URL or heading id that
 has been published must never disappear. ``tests/data/permalinks.txt`` lists them,
@@ -23,23 +26,34 @@ CONTRACT_HEADER = (
 )
 
 
-class _HeadingIds(HTMLParser):
+class _Anchors(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.ids: list[str] = []
+        self.headings: list[str] = []
+        self.entries: list[str] = []
 
     def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if not attrs.get("id"):
+            return
         if tag in ("h2", "h3", "h4"):
-            heading_id = dict(attrs).get("id")
-            if heading_id:
-                self.ids.append(heading_id)
+            self.headings.append(attrs["id"])
+        elif "data-ref-id" in attrs or "data-term" in attrs:
+            self.entries.append(attrs["id"])
 
 
 def heading_ids(html: str) -> list[str]:
     """The ids of a page's h2–h4 headings, in order."""
-    parser = _HeadingIds()
+    parser = _Anchors()
     parser.feed(html)
-    return parser.ids
+    return parser.headings
+
+
+def entry_ids(html: str) -> list[str]:
+    """The ids of a page's reference and glossary entries."""
+    parser = _Anchors()
+    parser.feed(html)
+    return parser.entries
 
 
 def collect(site_dir: Path) -> set[str]:
@@ -50,7 +64,7 @@ def collect(site_dir: Path) -> set[str]:
             continue
         links.add(path)
         html = (site_dir / path.lstrip("/") / "index.html").read_text(encoding="utf-8")
-        links.update(f"{path}#{heading_id}" for heading_id in heading_ids(html))
+        links.update(f"{path}#{anchor}" for anchor in heading_ids(html) + entry_ids(html))
     return links
 
 
