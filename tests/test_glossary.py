@@ -1,0 +1,138 @@
+"""The glossary: its data, the /glossary/ page, term cards in the prose, the term table."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from tests.support import site
+from tests.test_build import build_fixture, make_project
+
+DATA = site.ROOT / "docs" / "_data"
+CORE_TERMS = [
+    "virtual-machine-monitor", "hypervisor", "guest", "host", "trap-and-emulate",
+    "privileged-instruction", "sensitive-instruction", "binary-translation", "paravirtualization",
+    "hypercall", "intel-vt-x", "amd-v", "vmx-root-operation", "vmx-non-root-operation", "vmcs", "vmcb",
+    "vm-entry", "vm-exit", "ept", "npt", "rvi", "shadow-page-table", "tlb", "vpid", "asid", "iommu",
+    "intel-vt-d", "sr-iov", "virtio", "vhost", "kvm", "qemu", "tcg", "jit", "process-virtual-machine",
+]
+
+
+def glossary() -> list[dict]:
+    return yaml.safe_load((DATA / "glossary.yml").read_text(encoding="utf-8"))
+
+
+def prh_patterns() -> list[tuple[str, re.Pattern]]:
+    """(expected, compiled pattern) for every rule of the term table."""
+    rules = yaml.safe_load((DATA / "terms.prh.yml").read_text(encoding="utf-8"))["rules"]
+    out = []
+    for rule in rules:
+        patterns = rule.get("patterns") or [rule["pattern"]]
+        for pattern in patterns:
+            regex = pattern[1:-1] if pattern.startswith("/") and pattern.endswith("/") else re.escape(pattern)
+            out.append((rule["expected"], re.compile(regex)))
+    return out
+
+
+def test_glossary_has_the_core_terms():
+    keys = {term["key"] for term in glossary()}
+    assert len(keys) >= 40
+    assert not set(CORE_TERMS) - keys
+
+
+def test_term_table_and_glossary_agree():
+    """No rule of the term table rewrites a glossary term, and `avoid` never hits its own term."""
+    for term in glossary():
+        for expected, pattern in prh_patterns():
+            assert not pattern.search(term["ja"]) or expected == term["ja"], (term["key"], expected)
+        for avoided in term.get("avoid", []):
+            regex = avoided[1:-1] if avoided.startswith("/") else re.escape(avoided)
+            assert not re.search(regex, term["ja"]), (term["key"], avoided)
+        # The definitions follow the table too.
+        for expected, pattern in prh_patterns():
+            assert not pattern.search(term["def_ja"]), (term["key"], expected)
+
+
+def test_glossary_pages_list_every_term(site_dir):
+    keys = sorted(term["key"] for term in glossary())
+    for path in ("glossary", "en/glossary"):
+        html = (site_dir / path / "index.html").read_text(encoding="utf-8")
+        assert sorted(re.findall(r'data-term="([^"]+)"', html)) == keys, path
+        assert 'class="glossary-term"' not in html, "the glossary links no term to itself"
+    english = (site_dir / "en" / "glossary" / "index.html").read_text(encoding="utf-8")
+    assert "Virtual Machine Control Structure" in english and "（準備中）" not in english
+
+
+def test_prose_gets_term_cards_in_both_languages(site_dir):
+    japanese = (site_dir / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<a class="glossary-term" href="glossary/#hypervisor" title="ハイパーバイザー（[^"]+）: [^"]+">ハイパーバイザー</a>', japanese)
+    english = (site_dir / "en" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<a class="glossary-term" href="glossary/#kvm" title="Kernel-based Virtual Machine \(KVM\): [^"]+">KVM</a>', english)
+
+
+TERM_PAGE = """\
+# 用語の試験
+
+ハイパーバイザーとハイパーバイザー、そして`ハイパーバイザー`と[ハイパーバイザー](index.md)。準仮想化。
+
+## 次の節 {#next}
+
+ここでもハイパーバイザー。VMCSとVMCSx。
+
+## VMCSの節 {#vmcs-section}
+
+本文。
+"""
+
+
+def test_first_occurrence_per_section_outside_code_links_and_headings(tmp_path):
+    result = build_fixture(tmp_path, {"terms.md": TERM_PAGE})
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "terms" / "index.html").read_text(encoding="utf-8")
+    body = html.split('<h1 id="', 1)[1].split("</article>")[0]
+    first, second, third = re.split(r"<h2 ", body)[:3]
+    assert first.count('href="../glossary/#hypervisor"') == 1
+    assert "<code>ハイパーバイザー</code>" in first
+    assert 'href="../glossary/#paravirtualization"' in first
+    assert 'href="../glossary/#virtualization"' not in first, "準仮想化 is not 仮想化"
+    assert second.count('href="../glossary/#hypervisor"') == 1
+    assert second.count('href="../glossary/#vmcs"') == 1, "VMCSx is not VMCS"
+    assert "glossary-term" not in third.split("</h2>")[0], "headings are left alone"
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.replace("  def_en: ", "  definition_en: ", 1), r"glossary.yml:\d+: \d+.def_en: Field required"),
+        (lambda t: t.replace("key: asid", "key: amd-v"), r"glossary.yml:\d+: \(top level\): key used twice: amd-v"),
+        (lambda t: re.sub(r"chapter: \S+", "chapter: no-such-chapter", t, count=1),
+         r"glossary.yml:\d+: chapter: 'no-such-chapter' is not a page of course.yml"),
+    ],
+    ids=["missing-field", "duplicate-key", "unknown-chapter"],
+)
+def test_malformed_glossary_fails_with_file_and_line(tmp_path, edit, message):
+    config = make_project(tmp_path, {})
+    data = tmp_path / "docs" / "_data" / "glossary.yml"
+    original = data.read_text(encoding="utf-8")
+    assert edit(original) != original
+    data.write_text(edit(original), encoding="utf-8")
+    result = site.build(config, tmp_path / "site", check=False)
+    assert result.returncode != 0
+    assert re.search(message, result.stderr), result.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path, term", [("", "ハイパーバイザー"), ("en/", "KVM")])
+def test_hovering_a_term_shows_its_card(page, context, base_url, path, term):
+    page.goto(base_url + path)
+    link = page.locator("a.glossary-term", has_text=term).first
+    title = link.get_attribute("title")
+    link.hover()
+    tooltip = page.locator(".md-tooltip2, .md-tooltip").filter(has_text=title.split(":")[0])
+    tooltip.first.wait_for(state="visible")
+    link.click()
+    page.wait_for_url(re.compile(r"/glossary/#"))
+    assert page.locator("dt:target").count() == 1
+    assert context.log.problems() == []
