@@ -119,3 +119,20 @@ def test_404_pages_link_to_each_language_home(site_dir):
         assert '<link rel="alternate"' not in html
         assert 'href="/" hreflang="ja" class="md-select__link"' in html
         assert 'href="/en/" hreflang="en" class="md-select__link"' in html
+
+
+def test_chapter_links_link_written_pages_and_name_the_others(tmp_path):
+    page = "# 題\n\n[[progress]]、[[progress#overview|記録の一覧]]、[[kvm]]、[[kvm#api|KVMのAPI]]。\n\n```text\n[[kvm]]\n```\n"
+    result = build_fixture(tmp_path, {"links.md": page})
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "links" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="../progress/">学習の記録</a>' in html
+    assert '<a href="../progress/#overview">記録の一覧</a>' in html
+    assert "KVMのAPI。" in html and 'href="../kvm/' not in html  # not written yet: text only
+    assert "[[kvm]]" in html  # code is left alone
+
+
+def test_unknown_chapter_link_fails_with_file_and_line(tmp_path):
+    result = build_fixture(tmp_path, {"links.md": "# 題\n\n本文。\n\n[[no-such-chapter]]\n"})
+    assert result.returncode != 0
+    assert "links.md:5: [[no-such-chapter]] is not a page of course.yml" in result.stderr

@@ -5,21 +5,29 @@
   the map never links to a page that is not written.
 - Each page listed in the map gets ``page.meta["course"]`` (slug, tracked), which
   the template uses for the 読了 toggle.
+- ``[[kvm]]``, ``[[kvm#kvm-api]]`` or ``[[kvm|KVMの章]]`` links to a page of the map by
+  its slug, with its title as the text by default. A page that is not written yet
+  is shown as plain text, so prose can point to later chapters before they exist;
+  the link appears by itself when the chapter lands. An unknown slug stops the
+  build with ``page.md:LINE``.
 - The progress page's template gets ``course_pages``: every page of the map with
   its title, URL (or none if not yet written) and quiz ids.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
 from mkdocs.exceptions import PluginError
+from mkdocs.utils import get_relative_url
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
 import _yaml_data  # beside this file; MkDocs puts the hook's folder on sys.path
 
 MARKER = "<!-- course-map -->"
+CHAPTER_LINK = re.compile(r"\[\[(?P<slug>[a-z0-9/-]*)(?P<anchor>#[a-z0-9-]+)?(?:\|(?P<text>[^\]]+))?\]\]")
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 STRINGS = {
@@ -88,6 +96,8 @@ def on_page_markdown(markdown, page, files, **kwargs):
     entry = next((p for p in _course.pages if p.slug == slug), None)
     if entry:
         page.meta["course"] = {"slug": entry.slug, "tracked": entry.tracked}
+    if "[[" in markdown:
+        markdown = _chapter_links(markdown, page, files)
     if MARKER in markdown:
         if slug != "":
             # Its links are written relative to docs/, i.e. for the home page.
@@ -116,6 +126,37 @@ def on_page_context(context, page, config, nav, **kwargs):
         })
     context["course_pages"] = entries
     return context
+
+
+def _chapter_links(markdown: str, page, files) -> str:
+    language = getattr(page.file, "locale", None) or "ja"
+    by_slug = {entry.slug: entry for entry in _course.pages}
+    lines = markdown.split("\n")
+    fence = None
+    for number, line in enumerate(lines):
+        opening = re.match(r"^\s*(`{3,}|~{3,})", line)
+        if fence:
+            fence = None if opening and opening[1].startswith(fence) else fence
+            continue
+        if opening:
+            fence = opening[1]
+            continue
+
+        def link(match):
+            entry = by_slug.get(match["slug"])
+            if entry is None:
+                raise PluginError(
+                    f"{page.file.src_uri}:{number + 1}: [[{match['slug']}]] is not a page of course.yml"
+                )
+            text = match["text"] or getattr(entry.title, language)
+            source = _source_for(entry.slug, files) if entry.slug else "index.md"
+            if not source:
+                return text
+            target = get_relative_url(source, page.file.src_uri) + (match["anchor"] or "")
+            return f"[{text}]({target})"
+
+        lines[number] = CHAPTER_LINK.sub(link, line)
+    return "\n".join(lines)
 
 
 def _slug(src_uri: str) -> str:
