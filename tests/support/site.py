@@ -24,6 +24,7 @@ def build(
     loads its assets from ``site_url``.
     """
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    env.setdefault("SOURCE_DATE_EPOCH", source_date_epoch())
     if site_url:
         env["SITE_URL"] = site_url
     return subprocess.run(
@@ -35,6 +36,14 @@ def build(
         text=True,
         check=check,
     )
+
+
+def source_date_epoch() -> str:
+    """The last commit's time: the build date of a reproducible build (sitemap lastmod)."""
+    done = subprocess.run(
+        ["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or "0"
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
