@@ -39,7 +39,11 @@ serve: $(VENV)/.docs-installed
 build: $(VENV)/.docs-installed
 	$(BIN)/mkdocs build --strict
 
-test: $(VENV)/.test-installed
+# Node tools for the tests (axe-core), pinned in package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+test: $(VENV)/.test-installed node_modules/.package-lock.json
 	$(BIN)/python -m tests.support.chromium --ensure
 	$(BIN)/python -m pytest
 
@@ -65,4 +69,4 @@ lock: | $(BIN)/python
 	  --no-emit-index-url --no-emit-find-links --extra test -o requirements-test.lock pyproject.toml
 
 clean:
-	rm -rf site $(VENV)
+	rm -rf site $(VENV) node_modules
