@@ -8,12 +8,13 @@ export NO_MKDOCS_2_WARNING := 1
 # Reproducible builds: the build date (sitemap lastmod) is the last commit's date.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: help serve build test bench screenshots linkcheck lock permalinks clean
+.PHONY: help serve build test lint bench screenshots linkcheck lock permalinks clean
 
 help:
 	@echo "make serve       serve the site at http://127.0.0.1:8000 with live reload"
 	@echo "make build       strict build of the whole site into site/"
-	@echo "make test        every test (build, content, headless Chromium)"
+	@echo "make test        every test: prose lint, build, content, headless Chromium"
+	@echo "make lint        Japanese prose lint (textlint) and English spelling (cspell)"
 	@echo "make bench       page weight and load time of every page, against default Material"
 	@echo "make screenshots every page, light/dark, desktop/phone, into screenshots/"
 	@echo "make linkcheck   check every external URL of the site (needs internet)"
@@ -43,7 +44,14 @@ build: $(VENV)/.docs-installed
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-test: $(VENV)/.test-installed node_modules/.package-lock.json
+# Japanese pages: textlint with the preset and the term table (prh), including the
+# glossary's `avoid` spellings. English pages: cspell with the project's words.
+lint: $(VENV)/.docs-installed node_modules/.package-lock.json
+	$(BIN)/python -m tests.tools.glossary_prh
+	npx --no-install textlint "docs/**/*.md"
+	npx --no-install cspell --no-progress --unique
+
+test: lint $(VENV)/.test-installed
 	$(BIN)/python -m tests.support.chromium --ensure
 	$(BIN)/python -m pytest
 
