@@ -55,7 +55,10 @@ test: lint $(VENV)/.test-installed
 	$(BIN)/python -m tests.support.chromium --ensure
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.test-installed
+tests/tools/lighthouse/node_modules/.package-lock.json: tests/tools/lighthouse/package-lock.json
+	npm ci --prefix tests/tools/lighthouse --no-audit --no-fund
+
+bench: $(VENV)/.test-installed tests/tools/lighthouse/node_modules/.package-lock.json
 	$(BIN)/python -m tests.support.chromium --ensure
 	$(BIN)/python -m tests.tools.bench
 

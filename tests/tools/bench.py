@@ -7,7 +7,10 @@ context, so nothing is cached). For each page it prints the number of
 requests, the bytes of every same-origin response as sent by this server and
 as a gzip server would send them, DOMContentLoaded, and the requests that left
 the origin (blocked: the site must work offline, and the bench must not wait
-on a network it does not have). Build times come last.
+on a network it does not have). Build times come next, then Lighthouse scores
+(performance, accessibility, best practices, SEO) for the home page, a chapter
+with a widget and /references/, next to the default Material page, measured by
+the same Chromium (Lighthouse is installed by `make bench` in tests/tools/lighthouse).
 
 Why: readers may be on slow or metered connections, so the course has a
 budget per first visit — at most 160 KiB gzip for a page without a diagram,
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -117,6 +121,44 @@ def measure(browser, url: str, base_url: str) -> dict:
     }
 
 
+LIGHTHOUSE = site.ROOT / "tests" / "tools" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
+LIGHTHOUSE_CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
+# The home page, a chapter with a widget (the first that exists) and the reference index.
+LIGHTHOUSE_PAGES = [["/"], ["/taxonomy/", "/full-virtualization/", "/memory/", "/progress/"], ["/references/"]]
+
+
+def lighthouse(url: str, chromium: str) -> dict[str, int] | None:
+    """Lighthouse scores (0–100) for ``url``, or None if Lighthouse is not installed."""
+    if not LIGHTHOUSE.exists():
+        return None
+    flags = " ".join(["--headless=new", *LAUNCH_ARGS])
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        done = subprocess.run(
+            [str(LIGHTHOUSE), url, f"--chrome-path={chromium}", f"--chrome-flags={flags}",
+             f"--only-categories={','.join(LIGHTHOUSE_CATEGORIES)}", "--output=json",
+             f"--output-path={report.name}", "--quiet"],
+            capture_output=True, text=True, check=False,
+        )
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+        categories = json.loads(Path(report.name).read_text(encoding="utf-8"))["categories"]
+    return {name: round(categories[name]["score"] * 100) for name in LIGHTHOUSE_CATEGORIES}
+
+
+def print_lighthouse(rows: list[tuple[str, dict | None]]) -> None:
+    print()
+    if all(scores is None for _, scores in rows):
+        print("lighthouse: not installed (make bench installs it with npm ci in tests/tools/lighthouse)")
+        return
+    print(f"{'lighthouse':<40} " + " ".join(f"{name[:13]:>14}" for name in LIGHTHOUSE_CATEGORIES))
+    for path, scores in rows:
+        if scores and "error" not in scores:
+            print(f"{path:<40} " + " ".join(f"{scores[name]:>14}" for name in LIGHTHOUSE_CATEGORIES))
+        else:
+            print(f"{path:<40} failed: {scores.get('error') if scores else 'not run'}")
+    print("aim: performance >= 95, the other three 100")
+
+
 def over_budget(result: dict) -> str | None:
     """Why the page breaks the budget, or None."""
     size = result["gzip_bytes"]
@@ -197,7 +239,13 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     browser.close()
 
+            built = set(site.page_paths(tmp / "site"))
+            chosen = [next((p for p in options if p in built), None) for options in LIGHTHOUSE_PAGES]
+            scores = [(p, lighthouse(base_url + p.lstrip("/"), executable)) for p in chosen if p]
+            scores.append(("baseline: default Material", lighthouse(baseline_url, executable)))
+
     print_table(pages, baseline, build_s, baseline_build_s)
+    print_lighthouse(scores)
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -207,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                     "budget_bytes": {"without_diagram": BUDGET_PLAIN, "any": BUDGET_ANY},
                     "pages": pages,
                     "baseline": baseline,
+                    "lighthouse": dict(scores),
                 },
                 indent=2,
                 ensure_ascii=False,
