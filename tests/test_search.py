@@ -54,3 +54,27 @@ def test_search_for_nonsense_finds_nothing(page, base_url):
     meta.wait_for()
     page.wait_for_function("document.querySelector('.md-search-result__meta').textContent.trim() !== ''")
     assert page.locator(".md-search-result__item").count() == 0
+
+
+@pytest.mark.browser
+def test_index_is_loaded_only_when_the_reader_searches(page, base_url):
+    index_requests = []
+    page.on("request", lambda r: "search_index.json" in r.url and index_requests.append(r.url))
+    page.goto(base_url, wait_until="networkidle")
+    assert index_requests == []
+    with page.expect_request(lambda r: "search_index.json" in r.url):
+        page.locator("input.md-search__input").click()
+
+
+def test_untranslated_fallback_pages_are_not_indexed_twice(tmp_path):
+    import json
+
+    from tests.test_build import build_fixture
+
+    result = build_fixture(tmp_path, {"only-ja.md": "# 日本語だけ\n\n## 節 {#section}\n\n本文。\n"})
+    assert result.returncode == 0, result.stderr
+    index = json.loads((tmp_path / "site" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    locations = {doc["location"] for doc in index["docs"]}
+    assert "only-ja/" in locations
+    assert not any(location.startswith("en/only-ja/") for location in locations)
+    assert "en/" in locations  # translated pages stay

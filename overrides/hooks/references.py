@@ -95,7 +95,7 @@ class Reference(BaseModel):
     url: Url
     doi: str | None = None
     accessed: FullDate | None = None
-    language: Literal["ja", "en"]
+    language: Literal["ja", "en", "pl"]  # pl: one Polish source (history of AMD-V)
     archived: Url | None = None
     note_ja: Text
     note_en: Text
