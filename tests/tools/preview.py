@@ -5,6 +5,11 @@ a temporary folder, adds the pages to the nav, runs the strict build (printing i
 errors) and takes screenshots of each page (light/dark, desktop/phone) into
 ``screenshots/preview-*.png``. For authors drafting a chapter before it is added
 to mkdocs.yml; nothing in the project changes.
+
+Other drafts (pages in docs/ that are neither in the nav nor named here) are left
+out of the copy. Data a draft adds before it is merged can be given as
+``--data FILE`` (repeatable): a YAML list of references (``…references….yml``) or
+glossary terms (``…glossary….yml``), appended to the copy's data file.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
+    extra_data = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--data"]
+    argv = [arg for i, arg in enumerate(argv) if arg != "--data" and (i == 0 or argv[i - 1] != "--data")]
     pages = {}
     for name in argv:
         path = (site.ROOT / name).resolve()
@@ -34,6 +41,16 @@ def main(argv: list[str]) -> int:
         config = make_project(tmp, new)
         for name, text in pages.items():
             (tmp / "docs" / name).write_text(text, encoding="utf-8")
+        nav_text = config.read_text(encoding="utf-8")
+        for draft in (tmp / "docs").rglob("*.md"):
+            name = draft.relative_to(tmp / "docs").as_posix()
+            base = name.replace(".en.md", ".md")
+            if name not in pages and f" {base}\n" not in nav_text and f" {base}" not in nav_text:
+                draft.unlink()
+        for extra in extra_data:
+            kind = "references" if "reference" in Path(extra).name else "glossary"
+            target = tmp / "docs" / "_data" / f"{kind}.yml"
+            target.write_text(target.read_text(encoding="utf-8") + "\n" + Path(extra).read_text(encoding="utf-8"))
         with site.serve(tmp / "site") as base_url:
             result = site.build(config, tmp / "site", site_url=base_url, check=False)
             problems = [line for line in result.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
