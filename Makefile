@@ -8,11 +8,12 @@ export NO_MKDOCS_2_WARNING := 1
 # Reproducible builds: the build date (sitemap lastmod) is the last commit's date.
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
-.PHONY: help serve build test lint bench screenshots linkcheck lock permalinks clean
+.PHONY: help serve build offline test lint bench screenshots linkcheck lock permalinks clean
 
 help:
 	@echo "make serve       serve the site at http://127.0.0.1:8000 with live reload"
 	@echo "make build       strict build of the whole site into site/"
+	@echo "make offline     build/kasouka-nyumon-offline.zip: the site for reading from disk"
 	@echo "make test        every test: prose lint, build, content, headless Chromium"
 	@echo "make lint        Japanese prose lint (textlint) and English spelling (cspell)"
 	@echo "make bench       page weight and load time of every page, against default Material"
@@ -33,6 +34,14 @@ $(VENV)/.docs-installed: requirements.lock | $(BIN)/python
 $(VENV)/.test-installed: requirements-test.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-test.lock
 	@touch $@ $(VENV)/.docs-installed
+
+# The offline package: .html URLs, inlined search index, the iframe-worker shim
+# from node_modules (overrides/hooks/offline_package.py). Open index.html from the zip.
+offline: $(VENV)/.docs-installed node_modules/.package-lock.json
+	rm -rf build/offline build/kasouka-nyumon-offline.zip
+	OFFLINE=true $(BIN)/mkdocs build --strict -d build/offline/kasouka-nyumon
+	$(BIN)/python -m zipfile -c build/kasouka-nyumon-offline.zip build/offline/kasouka-nyumon
+	@echo "wrote build/kasouka-nyumon-offline.zip"
 
 serve: $(VENV)/.docs-installed
 	$(BIN)/mkdocs serve -a 127.0.0.1:8000

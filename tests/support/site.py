@@ -16,7 +16,12 @@ LANGUAGES = {"": "ja", "en": "en"}  # site path prefix -> language
 
 
 def build(
-    config_file: Path, site_dir: Path, *, site_url: str | None = None, check: bool = True
+    config_file: Path,
+    site_dir: Path,
+    *,
+    site_url: str | None = None,
+    check: bool = True,
+    offline: bool = False,
 ) -> subprocess.CompletedProcess:
     """Run ``mkdocs build --strict`` and return the finished process.
 
@@ -27,6 +32,8 @@ def build(
     env.setdefault("SOURCE_DATE_EPOCH", source_date_epoch())
     if site_url:
         env["SITE_URL"] = site_url
+    if offline:
+        env["OFFLINE"] = "true"  # Material's offline plugin: the zip of `make offline`
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict",
          "-f", str(config_file), "-d", str(site_dir)],
