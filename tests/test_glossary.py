@@ -136,3 +136,12 @@ def test_hovering_a_term_shows_its_card(page, context, base_url, path, term):
     page.wait_for_url(re.compile(r"/glossary/#"))
     assert page.locator("dt:target").count() == 1
     assert context.log.problems() == []
+
+
+def test_no_term_link_inside_a_citation(tmp_path):
+    """A citation label that names a term (QEMU documentation) stays one plain link."""
+    result = build_fixture(tmp_path, {"cites.md": "# 題\n\n本文です[@qemu-docs]。\n"})
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "cites" / "index.html").read_text(encoding="utf-8")
+    cite = re.search(r'<a [^>]*class="cite"[^>]*>(.*?)</a>', html)
+    assert cite and cite[1] == "[QEMU documentation]", cite

@@ -149,8 +149,11 @@ def on_config(config):
 def on_page_markdown(markdown, page, config, files, **kwargs):
     """Turn [@key] into citation links; append the page's reference list."""
     language = _language(page)
-    references_url = _references_url(language)
-    href = get_relative_url(references_url, page.url)
+    # A Markdown link to the index's Markdown file: MkDocs resolves it (to the English
+    # index in the English build) and checks the anchor, and being a real link in the
+    # document tree keeps other hooks (the glossary's term links) out of its text.
+    target = get_relative_url("references.md", page.file.src_uri)
+    href = get_relative_url(_references_url(language), page.url)
     cited: list[str] = []
 
     def cite(match, line_number):
@@ -161,10 +164,9 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
             cited.append(key)
         ref = _refs[key]
         label = ref.label() + (f", {locator.strip()}" if locator else "")
-        return (
-            f'<a class="cite" href="{href}#{key}" title="{html.escape(ref.title)}">'
-            f"[{html.escape(label)}]</a>"
-        )
+        text = re.sub(r"([\\\[\]*_`<])", r"\\\1", label)
+        title = ref.title.replace('"', "'")
+        return f'[\\[{text}\\]]({target}#{key} "{title}"){{: .cite }}'
 
     lines = markdown.split("\n")
     fence = None
