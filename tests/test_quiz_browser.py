@@ -17,7 +17,7 @@ HOME_PATH = '[data-quiz-id="home-choose-path"]'
 HOME_REQUIREMENTS = '[data-quiz-id="home-lab-requirements"]'
 
 CHAPTER = """\
-# 仮想化とは
+# 試験の章
 
 本文。
 
@@ -65,11 +65,28 @@ def chapter(first=FIRST_CHOICES, extra=""):
     return CHAPTER.format(first=first, extra=extra)
 
 
+FIXTURE_COURSE_ENTRY = """
+  - slug: fixture-chapter
+    part: basics
+    tracked: true
+    title: {ja: 試験の章, en: Fixture chapter}
+    summary: {ja: 試験用の章です。, en: A chapter for the tests.}
+"""
+
+
+def chapter_project(root, text):
+    """A copy of the site with a tracked fixture chapter (fixture-chapter) added to the course map."""
+    config = make_project(root, {"fixture-chapter.md": text})
+    course = root / "docs" / "_data" / "course.yml"
+    course.write_text(course.read_text(encoding="utf-8") + FIXTURE_COURSE_ENTRY, encoding="utf-8")
+    return config
+
+
 @pytest.fixture(scope="module")
 def chapter_site(tmp_path_factory):
-    """A copy of the site with one tracked chapter (virtualization) holding two quizzes."""
+    """A copy of the site with one tracked chapter holding two quizzes."""
     root = tmp_path_factory.mktemp("chapter-site")
-    config = make_project(root, {"virtualization.md": chapter()})
+    config = chapter_project(root, chapter())
     with site.serve(root / "site") as base_url:
         site.build(config, root / "site", site_url=base_url)
         yield root, config, base_url
@@ -236,7 +253,7 @@ def test_without_javascript_the_answers_are_readable(browser, base_url):
 
 def test_read_toggle_and_progress_page(chapter_page):
     page, base_url = chapter_page
-    page.goto(base_url + "virtualization/")
+    page.goto(base_url + "fixture-chapter/")
     toggle = page.locator("[data-read-toggle]")
     assert toggle.get_attribute("aria-pressed") == "false"
     toggle.click()
@@ -246,7 +263,7 @@ def test_read_toggle_and_progress_page(chapter_page):
     assert page.locator("[data-read-toggle]").get_attribute("aria-pressed") == "true"
 
     page.goto(base_url + "progress/")
-    row = page.locator('[data-progress-page="virtualization"]')
+    row = page.locator('[data-progress-page="fixture-chapter"]')
     assert row.locator("[data-progress-state]").inner_text() == "読了"
     assert row.locator("[data-progress-score]").inner_text() == "1 / 2問"
     summary = page.locator("[data-progress-summary]").inner_text()
@@ -258,7 +275,7 @@ def test_read_toggle_and_progress_page(chapter_page):
 
 def test_export_reset_import_restores_the_record(chapter_page, tmp_path):
     page, base_url = chapter_page
-    page.goto(base_url + "virtualization/")
+    page.goto(base_url + "fixture-chapter/")
     page.locator("[data-read-toggle]").click()
     answer(page, '[data-quiz-id="fixture-second"]', 1)
     before = stored(page)
@@ -275,7 +292,7 @@ def test_export_reset_import_restores_the_record(chapter_page, tmp_path):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="記録を消す").click()
     assert stored(page) == {"version": 1, "questions": {}, "pages": {}}
-    row = page.locator('[data-progress-page="virtualization"]')
+    row = page.locator('[data-progress-page="fixture-chapter"]')
     assert row.locator("[data-progress-state]").inner_text() == "未読"
 
     page.set_input_files("[data-progress-import]", str(exported))
@@ -286,7 +303,7 @@ def test_export_reset_import_restores_the_record(chapter_page, tmp_path):
 
 def test_reset_can_be_cancelled(chapter_page):
     page, base_url = chapter_page
-    page.goto(base_url + "virtualization/")
+    page.goto(base_url + "fixture-chapter/")
     page.locator("[data-read-toggle]").click()
     page.goto(base_url + "progress/")
     before = stored(page)
@@ -309,7 +326,7 @@ def test_reset_can_be_cancelled(chapter_page):
 )
 def test_malformed_import_is_rejected_and_changes_nothing(chapter_page, tmp_path, content, message):
     page, base_url = chapter_page
-    page.goto(base_url + "virtualization/")
+    page.goto(base_url + "fixture-chapter/")
     page.locator("[data-read-toggle]").click()
     page.goto(base_url + "progress/")
     before = stored(page)
@@ -326,7 +343,7 @@ def test_malformed_import_is_rejected_and_changes_nothing(chapter_page, tmp_path
 
 
 def set_storage_and_reload(page, base_url, raw: str):
-    page.goto(base_url + "virtualization/")
+    page.goto(base_url + "fixture-chapter/")
     page.evaluate("([key, raw]) => localStorage.setItem(key, raw)", [KEY, raw])
     page.reload()
 
@@ -359,12 +376,12 @@ def test_valid_parts_are_kept(chapter_page):
     raw = json.dumps({
         "version": 1,
         "questions": {"fixture-first": good, "broken": {"correct": 1}},
-        "pages": {"virtualization": {"read": True}, "bad": "yes"},
+        "pages": {"fixture-chapter": {"read": True}, "bad": "yes"},
     })
     set_storage_and_reload(page, base_url, raw)
     record = stored(page)
     assert record["questions"] == {"fixture-first": good}
-    assert record["pages"] == {"virtualization": {"read": True}}
+    assert record["pages"] == {"fixture-chapter": {"read": True}}
     assert json.loads(set_aside(page)[0]) == {"questions": {"broken": {"correct": 1}}, "pages": {"bad": "yes"}}
     assert page.locator("[data-record-notice]").is_visible()
     assert page.locator("[data-read-toggle]").get_attribute("aria-pressed") == "true"
@@ -387,7 +404,7 @@ def test_full_storage_does_not_break_the_page(browser, chapter_site):
     )
     try:
         page = context.new_page()
-        page.goto(base_url + "virtualization/")
+        page.goto(base_url + "fixture-chapter/")
         quiz = answer(page, '[data-quiz-id="fixture-first"]', 0)
         assert quiz.get_attribute("data-quiz-state") == "correct"
         assert "ストレージがいっぱい" in page.locator("[data-record-notice]").inner_text()
@@ -401,19 +418,19 @@ def test_full_storage_does_not_break_the_page(browser, chapter_site):
 
 
 def test_record_survives_a_site_update_that_reorders_and_adds(browser, tmp_path):
-    config = make_project(tmp_path, {"virtualization.md": chapter()})
+    config = chapter_project(tmp_path, chapter())
     with site.serve(tmp_path / "site") as base_url:
         site.build(config, tmp_path / "site", site_url=base_url)
         context, log = open_context(browser, base_url)
         try:
             page = context.new_page()
-            page.goto(base_url + "virtualization/")
+            page.goto(base_url + "fixture-chapter/")
             answer(page, '[data-quiz-id="fixture-first"]', 1)  # 選択肢B, wrong
 
             # The update: choices reordered, a question added before the old ones.
             reordered = "\n".join(FIRST_CHOICES.splitlines()[3:] + FIRST_CHOICES.splitlines()[:3])
             updated = chapter(first=reordered, extra=EXTRA_QUESTION)
-            (tmp_path / "docs" / "virtualization.md").write_text(updated, encoding="utf-8")
+            (tmp_path / "docs" / "fixture-chapter.md").write_text(updated, encoding="utf-8")
             site.build(config, tmp_path / "site", site_url=base_url)
             page.reload()
 

@@ -1,0 +1,451 @@
+"""The page-walk widget: its data, its build errors and the stepper in Chromium.
+
+The fixture builds a copy of the site with one page (and its English twin) that
+holds the ``<!-- page-walk -->`` marker. The hook is added to the copied
+mkdocs.yml if the real one does not list it yet.
+
+The expected counts are computed here, independently of the script: with n guest
+and m nested levels left after large pages, nested paging costs (n+1)(m+1)−1
+references, native and shadow paging n, a TLB hit 0; the final data access is
+never counted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import open_context
+from tests.support import site
+from tests.test_accessibility import axe_violations
+from tests.test_build import make_project
+
+pytestmark = pytest.mark.browser
+
+HOOK = "  - overrides/hooks/page_walk.py\n"
+DATA = site.ROOT / "docs" / "_data" / "page-walk.yml"
+WIDGET = '[data-widget="page-walk"]'
+
+PAGE_JA = "# ページウォークの練習\n\n参照を数えます。\n\n<!-- page-walk -->\n\n後ろの段落。\n"
+PAGE_EN = "# Counting a page walk\n\nCount the references.\n\n<!-- page-walk -->\n\nA paragraph after it.\n"
+PAGES = {"page-walk-widget.md": PAGE_JA, "page-walk-widget.en.md": PAGE_EN}
+
+LEVELS = (4, 5)
+PAGE_SIZES = {"4k": 0, "2m": 1, "1g": 2}  # levels removed from each walk
+MODES = ("native", "shadow", "nested")
+TLB = ("miss", "hit")
+
+
+def expected(mode: str, guest: int, nested: int, page: str, tlb: str) -> int:
+    if tlb == "hit":
+        return 0
+    n, m = guest - PAGE_SIZES[page], nested - PAGE_SIZES[page]
+    return (n + 1) * (m + 1) - 1 if mode == "nested" else n
+
+
+def test_expected_counts_match_the_course():
+    assert expected("nested", 4, 4, "4k", "miss") == 24  # 「最大24回（最終的なデータアクセスを除く）」
+    assert expected("nested", 5, 5, "4k", "miss") == 35
+    assert expected("nested", 4, 5, "4k", "miss") == expected("nested", 5, 4, "4k", "miss") == 29
+    assert expected("nested", 4, 4, "2m", "miss") == 15
+    assert expected("nested", 4, 4, "1g", "miss") == 8
+    assert expected("native", 4, 4, "4k", "miss") == expected("shadow", 4, 5, "4k", "miss") == 4
+    assert expected("nested", 5, 5, "4k", "hit") == 0
+
+
+def widget_project(root: Path, pages=PAGES) -> Path:
+    """A copy of the site with the fixture pages and the hook registered.
+
+    Pages that other authors have in docs/ but not yet in the nav (drafts) are
+    left out of the copy: a strict build fails on them whatever the widget does.
+    """
+    config = make_project(root, pages)
+    text = config.read_text(encoding="utf-8")
+    listed = set(re.findall(r"([\w./-]+\.md)\s*$", text, flags=re.M))
+    for draft in (root / "docs").rglob("*.md"):
+        name = draft.relative_to(root / "docs").as_posix()
+        if name.removesuffix(".md").removesuffix(".en") + ".md" not in listed:
+            draft.unlink()
+    if "overrides/hooks/page_walk.py" not in text:
+        assert "\nhooks:\n" in text, "the fixture relies on a top-level hooks: list"
+        text = text.replace("\nhooks:\n", "\nhooks:\n" + HOOK, 1)
+        config.write_text(text, encoding="utf-8")
+    return config
+
+
+@pytest.fixture(scope="module")
+def widget_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("page-walk-site")
+    config = widget_project(root)
+    with site.serve(root / "site") as base_url:
+        site.build(config, root / "site", site_url=base_url)
+        yield root / "site", base_url
+
+
+def open_page(browser, base_url, path="page-walk-widget/", **kwargs):
+    context, log = open_context(browser, base_url, **kwargs)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(base_url + path)
+    return context, log, page
+
+
+@pytest.fixture
+def ja_page(browser, widget_site):
+    context, log, page = open_page(browser, widget_site[1])
+    yield page
+    context.close()
+    assert log.problems() == []
+
+
+@pytest.fixture
+def en_page(browser, widget_site):
+    context, log, page = open_page(browser, widget_site[1], "en/page-walk-widget/")
+    yield page
+    context.close()
+    assert log.problems() == []
+
+
+def choose(widget, **settings):
+    """Set each setting through its control: guest_levels=5, page_size="2m", mode=..."""
+    for name, value in settings.items():
+        widget.locator(f'select[data-setting="{name.replace("_", "-")}"]').select_option(str(value))
+
+
+def action(widget, name: str):
+    """Press a button; one marked aria-disabled (nothing to do) is pressed anyway."""
+    widget.locator(f'button[data-action="{name}"]').click(force=True)
+
+
+def count(widget) -> int:
+    return int(widget.locator("[data-count]").inner_text())
+
+
+def refs(widget) -> list[int]:
+    return sorted(int(v) for v in widget.locator("[data-ref]").evaluate_all(
+        "cells => cells.map(c => c.getAttribute('data-ref'))"))
+
+
+# --- the hook ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hook(monkeypatch):
+    """The hook module, loaded the way MkDocs loads it (its folder on sys.path)."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(site.ROOT / "overrides" / "hooks"))
+    module = importlib.import_module("page_walk")
+    yield module
+    sys.modules.pop("page_walk", None)
+
+
+class FakeFile:
+    def __init__(self, src_uri, locale):
+        self.src_uri, self.locale = src_uri, locale
+
+
+class FakePage:
+    def __init__(self, locale, meta):
+        self.file, self.meta = FakeFile("x.en.md", locale), meta
+
+
+def test_hook_counts_agree_with_the_formula(hook):
+    for guest, nested, page, mode, tlb in itertools.product(LEVELS, LEVELS, PAGE_SIZES, MODES, TLB):
+        assert hook.references(mode, guest, nested, page, tlb == "hit") == expected(mode, guest, nested, page, tlb)
+
+
+def test_hook_keeps_other_widgets_and_leaves_code_alone(hook):
+    hook._data = hook.load(DATA.read_text(encoding="utf-8"), "page-walk.yml")
+    page = FakePage("en", {"widgets": ["other-widget"]})
+    markdown = "# T\n\n```markdown\n<!-- page-walk -->\n```\n\n<!-- page-walk -->\n\nEnd.\n"
+    out = hook.on_page_markdown(markdown, page)
+    assert page.meta["widgets"] == ["other-widget", "page-walk"]
+    assert out.count('data-widget="page-walk"') == 1
+    assert "```markdown\n<!-- page-walk -->\n```" in out
+    assert 'lang="en"' in out and '"lang":"en"' in out
+    block = out[out.index('<div class="page-walk"'):out.index("\nEnd.")].strip()
+    assert block.endswith("</script>\n</div>")
+    assert "\n\n" not in block  # one raw HTML block: Markdown leaves it alone
+    plain = FakePage("ja", {})
+    assert hook.on_page_markdown("# T\n", plain) == "# T\n" and "widgets" not in plain.meta
+
+
+def test_json_for_the_script_cannot_close_the_script_tag(hook):
+    data = hook.load(DATA.read_text(encoding="utf-8"), "page-walk.yml")
+    data.tlb.ja = "</script><b>&</b>"
+    html = hook.render(data, "ja", "t-1")
+    script = html.split('<script type="application/json" data-page-walk-data>', 1)[1].split("</script>", 1)[0]
+    assert "<" not in script and "&" not in script
+    assert "&lt;/script&gt;&lt;b&gt;&amp;&lt;/b&gt;" in html
+
+
+def test_japanese_texts_have_no_stray_spaces(hook):
+    """Folded YAML would put spaces between Japanese sentences."""
+    data = hook.load(DATA.read_text(encoding="utf-8"), "page-walk.yml")
+    japanese = "[\u3040-\u30ff\u3400-\u9fff。、）]"
+    texts = [data.intro.ja, data.formula.ja, data.large_pages.ja, data.tlb.ja, data.final_access.ja]
+    texts += [mode.explain.ja for _, mode in data.modes]
+    for text in texts:
+        assert not re.search(f"{japanese} [A-Za-z0-9\u3040-\u30ff\u3400-\u9fff]", text), text
+        assert not re.search("[Ａ-Ｚａ-ｚ０-９]", text), text
+    assert "最大24回（最終的なデータアクセスを除く）" in data.formula.ja
+
+
+# --- the build ---------------------------------------------------------------------------
+
+
+def test_build_renders_the_static_explanation_and_the_data(widget_site):
+    site_dir, _ = widget_site
+    html = (site_dir / "page-walk-widget" / "index.html").read_text(encoding="utf-8")
+    assert html.count('data-widget="page-walk"') == 1
+    assert "assets/stylesheets/widgets/page-walk.css" in html
+    assert "assets/javascripts/widgets/page-walk.js" in html
+    assert '<script type="application/json" data-page-walk-data>' in html
+    assert "<p>後ろの段落。</p>" in html
+    english = (site_dir / "en" / "page-walk-widget" / "index.html").read_text(encoding="utf-8")
+    assert '"lang":"en"' in english and "not counting the final data access" in english
+    other = (site_dir / "index.html").read_text(encoding="utf-8")
+    assert "page-walk.js" not in other
+
+
+def break_data(tmp_path: Path, old: str, new: str):
+    config = widget_project(tmp_path, {"page-walk-widget.md": PAGE_JA})
+    path = tmp_path / "docs" / "_data" / "page-walk.yml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"the fixture expects {old!r} once"
+    text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    result = site.build(config, tmp_path / "site", check=False)
+    assert result.returncode != 0, "the build should have failed"
+    return result.stderr, text, path
+
+
+def line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+def test_missing_translation_fails_with_file_and_line(tmp_path):
+    old = "    label: {ja: シャドウページング, en: Shadow paging}\n"
+    stderr, text, path = break_data(tmp_path, old, "    label: {ja: シャドウページング}\n")
+    line = line_of(text, "    label: {ja: シャドウページング}")
+    assert f"page walk: {path}:{line}: modes.shadow.label.en: Field required" in stderr
+
+
+def test_unknown_mode_fails_with_file_and_line(tmp_path):
+    stderr, text, path = break_data(tmp_path, "  shadow:\n", "  shadows:\n")
+    # _yaml_data names the first line of a mapping's value: the line below ``shadows:`` and ``modes:``.
+    line = line_of(text, "  shadows:\n")
+    assert f"{path}:{line + 1}: modes.shadows: Extra inputs are not permitted" in stderr
+    modes = line_of(text, "\nmodes:") + 2
+    assert f"{path}:{modes}: modes.shadow: Field required" in stderr
+
+
+def test_malformed_yaml_fails_with_file_and_line(tmp_path):
+    stderr, text, path = break_data(tmp_path, "    label: {ja: ネイティブ, en: Native}\n",
+                                    "    label: {ja: ネイティブ, en: Native\n")
+    assert f"page walk: {path}:" in stderr and "invalid YAML" in stderr
+
+
+# --- in the browser ----------------------------------------------------------------------
+
+
+def test_every_combination_counts_as_the_formula(ja_page):
+    """All 72 settings, chosen through the controls, run to the end."""
+    widget = ja_page.locator(WIDGET)
+    seen = []
+    for guest, nested, page, mode, tlb in itertools.product(LEVELS, LEVELS, PAGE_SIZES, MODES, TLB):
+        choose(widget, guest_levels=guest, nested_levels=nested, page_size=page, mode=mode, tlb=tlb)
+        want = expected(mode, guest, nested, page, tlb)
+        assert count(widget) == 0
+        action(widget, "run")
+        state = widget.evaluate(
+            """root => ({count: Number(root.querySelector('[data-count]').textContent),
+                        refs: Array.from(root.querySelectorAll('[data-ref]'), c => Number(c.dataset.ref)),
+                        finals: root.querySelectorAll('[data-final]').length,
+                        total: root.querySelector('[data-total]').textContent})"""
+        )
+        label = (guest, nested, page, mode, tlb)
+        assert state["count"] == want, label
+        assert sorted(state["refs"]) == list(range(1, want + 1)), label
+        assert state["finals"] == 1, label  # the data access is shown, not numbered
+        assert f"= {want}回" in state["total"] and "最終的なデータアクセスを除く" in state["total"], label
+        seen.append(want)
+    assert len(seen) == 72
+    assert {24, 35, 29, 15, 8, 4, 5, 0} <= set(seen)
+
+
+def test_the_nested_grid_has_a_row_per_gpa_and_a_column_per_nested_level(ja_page):
+    widget = ja_page.locator(WIDGET)
+    grid = widget.locator("table[data-grid]")
+    assert grid.get_attribute("data-grid") == "nested"
+    assert grid.locator("tbody tr").count() == 5  # gCR3, then gL4..gL1 entries (the last gives the data GPA)
+    assert grid.locator("thead th").all_inner_texts() == ["nL4", "nL3", "nL2", "nL1", "読む"]
+    rows = [text.replace("\n", "") for text in grid.locator("tbody th").all_inner_texts()]
+    assert rows[0] == "gCR3 → gL4" and rows[-1] == "gL1 → データ"
+    action(widget, "run")
+    # Row by row: four nested references, then the guest entry (5, 10, 15, 20); 21-24 translate the data's GPA.
+    cell = lambda r, c: grid.locator(f"tbody tr:nth-child({r + 1}) td:nth-child({c + 2})")
+    assert cell(0, 0).get_attribute("data-ref") == "1" and cell(0, 4).get_attribute("data-ref") == "5"
+    assert cell(3, 4).get_attribute("data-ref") == "20" and cell(4, 3).get_attribute("data-ref") == "24"
+    assert cell(4, 4).get_attribute("data-final") == "" and cell(4, 4).get_attribute("data-ref") is None
+    choose(widget, page_size="2m")
+    assert grid.locator("tbody tr").count() == 4
+    assert grid.locator("thead th").all_inner_texts() == ["nL4", "nL3", "nL2", "読む"]
+    choose(widget, mode="native")
+    assert widget.locator("table[data-grid]").get_attribute("data-grid") == "native"
+
+
+def test_stepping_numbers_the_references_one_by_one(ja_page):
+    widget = ja_page.locator(WIDGET)
+    explain = widget.locator("[data-explain]")
+    assert explain.get_attribute("aria-live") == "polite"
+    assert "1歩進む" in explain.inner_text()
+    for k in range(1, 25):
+        action(widget, "step")
+        assert count(widget) == k
+        assert refs(widget) == list(range(1, k + 1))
+        assert explain.inner_text().startswith(f"参照{k}: ")
+    assert widget.locator("[data-final]").count() == 0
+    action(widget, "step")  # the data access: shown, not counted
+    assert count(widget) == 24 and widget.locator("[data-final]").count() == 1
+    assert "数えません" in explain.inner_text()
+    action(widget, "step")  # nothing more
+    assert count(widget) == 24 and "最後まで" in explain.inner_text()
+    assert "最終的なデータアクセスを除く" in widget.inner_text()
+
+
+def test_back_and_reset(ja_page):
+    widget = ja_page.locator(WIDGET)
+    for _ in range(6):
+        action(widget, "step")
+    action(widget, "back")
+    assert count(widget) == 5 and refs(widget) == [1, 2, 3, 4, 5]
+    assert widget.locator('[data-ref="5"]').inner_text() == "5"
+    action(widget, "run")
+    assert count(widget) == 24
+    action(widget, "back")  # back from the data access
+    assert count(widget) == 24 and widget.locator("[data-final]").count() == 0
+    action(widget, "back")
+    assert count(widget) == 23
+    action(widget, "reset")
+    assert count(widget) == 0 and refs(widget) == []
+    action(widget, "back")
+    assert count(widget) == 0
+    # Changing a setting starts the walk over.
+    action(widget, "run")
+    choose(widget, guest_levels=5)
+    assert count(widget) == 0
+    action(widget, "run")
+    assert count(widget) == 29
+
+
+def test_shadow_paging_says_where_the_cost_goes(ja_page):
+    widget = ja_page.locator(WIDGET)
+    choose(widget, mode="shadow")
+    action(widget, "run")
+    assert count(widget) == 4
+    text = widget.locator("[data-mode-explain]").inner_text()
+    assert "VM exit" in text and "GVAをホスト物理アドレス（HPA）へ直接変換" in text
+    assert "シャドウページング 4回" in widget.locator("[data-compare]").inner_text()
+    choose(widget, page_size="1g")
+    assert "両方に当てはめます" in widget.locator("[data-mode-explain]").inner_text()
+    choose(widget, tlb="hit")
+    action(widget, "step")
+    assert count(widget) == 0 and "TLBに当たりました" in widget.locator("[data-explain]").inner_text()
+
+
+def test_keyboard_only(ja_page):
+    page = ja_page
+    widget = page.locator(WIDGET)
+    widget.locator('select[data-setting="mode"]').focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.setting") == "guest-levels"
+    page.keyboard.press("ArrowDown")  # 5 levels
+    assert widget.locator('select[data-setting="guest-levels"]').input_value() == "5"
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.setting") == "tlb"
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.action") == "step":
+            break
+    assert page.evaluate("document.activeElement.dataset.action") == "step"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    assert count(widget) == 2
+    page.keyboard.press("Shift+Tab")  # back
+    page.keyboard.press("Enter")
+    assert count(widget) == 1
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # run
+    page.keyboard.press("Enter")
+    assert count(widget) == 29  # 5 guest levels, 4 nested
+    page.keyboard.press("Tab")  # reset
+    page.keyboard.press("Enter")
+    assert count(widget) == 0
+
+
+def test_english_page_uses_english_strings(en_page):
+    widget = en_page.locator(WIDGET)
+    assert widget.locator('button[data-action="step"]').inner_text() == "Step"
+    assert widget.locator('button[data-action="run"]').inner_text() == "Run to end"
+    assert widget.locator('label[for$="-guest-levels"]').inner_text() == "Guest levels n"
+    action(widget, "run")
+    assert count(widget) == 24
+    assert "References for these settings: (4+1)(4+1)−1 = 24 (final data access not counted)" in \
+        widget.locator("[data-total]").inner_text()
+    assert "Nested paging (EPT/NPT) 24" in widget.locator("[data-compare]").inner_text()
+    assert "data" in widget.locator("[data-final]").inner_text()
+    assert re.search("[\u3040-\u30ff\u3400-\u9fff]", widget.inner_text()) is None
+
+
+def test_without_javascript_the_formula_and_counts_are_readable(browser, widget_site):
+    context, log, page = open_page(browser, widget_site[1], java_script_enabled=False)
+    widget = page.locator(WIDGET)
+    static = widget.locator("[data-static]")
+    assert static.is_visible()
+    assert widget.locator("button[data-action]").count() == 0
+    assert "(n+1)(m+1)−1" in static.inner_text()
+    assert "最大24回（最終的なデータアクセスを除く）" in static.inner_text()
+    table = static.locator("table")
+    for guest, nested in itertools.product(LEVELS, LEVELS):
+        row = table.locator(f'tr[data-guest="{guest}"][data-nested="{nested}"]')
+        for size in PAGE_SIZES:
+            want = expected("nested", guest, nested, size, "miss")
+            assert row.locator(f'td[data-page-size="{size}"]').inner_text() == f"{want}回"
+    assert "VM exit" in static.inner_text()
+    context.close()
+    assert log.problems() == []
+
+
+def test_fits_a_phone(browser, widget_site):
+    width = 390
+    context, log, page = open_page(browser, widget_site[1], viewport={"width": width, "height": 844})
+    widget = page.locator(WIDGET)
+    choose(widget, guest_levels=5, nested_levels=5)
+    action(widget, "run")
+    overflow = page.evaluate(
+        "(() => { const r = document.querySelector('[data-widget=\"page-walk\"]');"
+        " const g = r.querySelector('table[data-grid]');"
+        " return [r.scrollWidth - r.clientWidth, g.getBoundingClientRect().right - r.getBoundingClientRect().right]; })()"
+    )
+    assert overflow[0] <= 0 and overflow[1] <= 0  # the 6×6 grid fits without scrolling
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+    assert log.problems() == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_widget_has_no_serious_accessibility_violation(browser, widget_site, scheme):
+    context, log, page = open_page(browser, widget_site[1], color_scheme=scheme)
+    widget = page.locator(WIDGET)
+    for _ in range(7):
+        action(widget, "step")
+    assert axe_violations(page) == []
+    context.close()

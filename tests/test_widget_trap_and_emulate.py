@@ -1,0 +1,634 @@
+"""The trap-and-emulate stepper: its data, its build errors and the stepper in Chromium.
+
+The fixture builds a copy of the site with one page (and its English twin) that
+holds the ``<!-- trap-and-emulate -->`` marker. The hook is added to the copied
+mkdocs.yml if the real one does not list it yet, and other authors' drafts (pages
+in docs/ but not in the nav) are left out of the copy.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import open_context
+from tests.support import site
+from tests.test_accessibility import axe_violations
+from tests.test_build import make_project
+
+pytestmark = pytest.mark.browser
+
+HOOK_PATH = "overrides/hooks/trap_and_emulate.py"
+DATA = site.ROOT / "docs" / "_data" / "trap-and-emulate.yml"
+WIDGET = '[data-widget="trap-and-emulate"]'
+STRATEGIES = ["trap-and-emulate", "binary-translation", "vt-x"]
+COUNTER_OF = {"trap": "traps", "vm-exit": "exits", "translated": "translations"}
+COUNTERS = ["traps", "exits", "translations"]
+
+PAGE_JA = "# 命令を1つずつ\n\nゲストのカーネルを動かします。\n\n<!-- trap-and-emulate -->\n\n後ろの段落。\n"
+PAGE_EN = "# One instruction at a time\n\nRun the guest kernel.\n\n<!-- trap-and-emulate -->\n\nA paragraph after it.\n"
+PAGES = {"trap-widget.md": PAGE_JA, "trap-widget.en.md": PAGE_EN}
+
+
+def widget_project(root: Path, pages=PAGES) -> Path:
+    """A copy of the site with the fixture pages and the hook registered.
+
+    Pages that other authors have in docs/ but not yet in the nav (drafts) are
+    left out of the copy: a strict build fails on them whatever the widget does.
+    """
+    config = make_project(root, pages)
+    text = config.read_text(encoding="utf-8")
+    listed = set(re.findall(r"([\w./-]+\.md)\s*$", text, flags=re.M))
+    for draft in (root / "docs").rglob("*.md"):
+        name = draft.relative_to(root / "docs").as_posix()
+        if name.removesuffix(".md").removesuffix(".en") + ".md" not in listed:
+            draft.unlink()
+    if HOOK_PATH not in text:
+        assert "\nhooks:\n" in text, "the fixture relies on a top-level hooks: list"
+        text = text.replace("\nhooks:\n", f"\nhooks:\n  - {HOOK_PATH}\n", 1)
+        config.write_text(text, encoding="utf-8")
+    return config
+
+
+@pytest.fixture(scope="module")
+def widget_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("trap-site")
+    config = widget_project(root)
+    with site.serve(root / "site") as base_url:
+        site.build(config, root / "site", site_url=base_url)
+        yield root / "site", base_url
+
+
+def open_page(browser, base_url, path="trap-widget/", **kwargs):
+    context, log = open_context(browser, base_url, **kwargs)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(base_url + path)
+    return context, log, page
+
+
+@pytest.fixture
+def ja_page(browser, widget_site):
+    context, log, page = open_page(browser, widget_site[1])
+    yield page
+    context.close()
+    assert log.problems() == []
+
+
+@pytest.fixture
+def en_page(browser, widget_site):
+    context, log, page = open_page(browser, widget_site[1], "en/trap-widget/")
+    yield page
+    context.close()
+    assert log.problems() == []
+
+
+# --- expectations computed from the data -----------------------------------------------
+
+
+def data() -> dict:
+    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+
+
+def instructions() -> list[dict]:
+    return data()["instructions"]
+
+
+def expected_counts(strategy: str, upto: int | None = None) -> dict[str, int]:
+    """Traps, VM exits and replaced instructions the first ``upto`` instructions cause."""
+    counts = dict.fromkeys(COUNTERS, 0)
+    for instruction in instructions()[:upto]:
+        control = instruction["cells"][strategy]["control"]
+        if control in COUNTER_OF:
+            counts[COUNTER_OF[control]] += 1
+    return counts
+
+
+def wrong_steps(strategy: str) -> list[int]:
+    return [n for n, i in enumerate(instructions(), start=1) if i["cells"][strategy]["guest"] == "wrong"]
+
+
+def step_of(instruction_id: str) -> int:
+    return next(n for n, i in enumerate(instructions(), start=1) if i["id"] == instruction_id)
+
+
+# --- helpers for the browser ------------------------------------------------------------
+
+
+def choose(widget, strategy: str):
+    widget.locator(f'input[data-strategy="{strategy}"]').check()
+
+
+def press(widget, action: str, times: int = 1):
+    for _ in range(times):
+        widget.locator(f'button[data-action="{action}"]').click()
+
+
+def run_to_end(widget):
+    step = widget.locator('button[data-action="step"]')
+    while step.get_attribute("aria-disabled") != "true":
+        step.click()
+
+
+def counters(widget) -> dict[str, int]:
+    return {name: int(widget.locator(f'[data-counter="{name}"]').inner_text()) for name in COUNTERS}
+
+
+def current_step(widget) -> list[str]:
+    return [line.get_attribute("data-step") for line in widget.locator('[data-step][aria-current="step"]').all()]
+
+
+def explanation(widget) -> str:
+    return widget.locator("[data-explanation]").inner_text()
+
+
+# --- the data ------------------------------------------------------------------------
+
+
+def test_data_has_the_instruction_mix_and_one_cell_per_strategy():
+    program = data()
+    assert [s["id"] for s in program["strategies"]] == STRATEGIES
+    listing = instructions()
+    assert 8 <= len(listing) <= 10
+    codes = [i["code"] for i in listing]
+    for code in ("pushf", "cli", "popf", "sgdt [esi]", "mov cr3, ecx", "hlt"):
+        assert code in codes
+    kinds = {i["kind"] for i in listing}
+    assert kinds == {"ordinary", "privileged", "iopl", "sensitive"}
+    for instruction in listing:
+        assert set(instruction["cells"]) == set(STRATEGIES), instruction["id"]
+    # popf must come after cli (the guest restores IF=1 that cli cleared).
+    assert step_of("cli") < step_of("popf") < step_of("hlt")
+
+
+def test_hand_checked_totals():
+    """Counted by hand from the table, so that a wrong edit of the data fails here."""
+    assert expected_counts("trap-and-emulate") == {"traps": 4, "exits": 0, "translations": 0}  # cli, cr3, out, hlt
+    assert expected_counts("binary-translation") == {"traps": 0, "exits": 0, "translations": 7}
+    assert expected_counts("vt-x") == {"traps": 0, "exits": 2, "translations": 0}  # out, hlt (EPT on)
+    assert wrong_steps("trap-and-emulate") == [step_of("popf"), step_of("sgdt")]
+    assert wrong_steps("binary-translation") == [] and wrong_steps("vt-x") == []
+
+
+def test_sensitive_instructions_never_enter_the_vmm_under_pure_trap_and_emulate():
+    for instruction in instructions():
+        cell = instruction["cells"]["trap-and-emulate"]
+        if instruction["kind"] == "sensitive":
+            assert cell["control"] == "none", instruction["id"]
+        elif instruction["kind"] in ("privileged", "iopl"):
+            assert cell["control"] == "trap", instruction["id"]
+        vt = instruction["cells"]["vt-x"]
+        if instruction["id"] in ("popf", "pushf", "cli", "sgdt"):
+            assert vt["control"] == "none" and vt["guest"] == "correct", instruction["id"]
+
+
+def test_english_texts_are_whole_sentences():
+    """Prose ends with a full stop (an unquoted ' #' in YAML would cut a text short)."""
+    problems = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "en" and isinstance(value, str):
+                    prose = path.endswith((".cpu", ".vmm", ".view", ".depends", ".about", ".assumption", "note"))
+                    if prose and not value.endswith((".", ".)")):
+                        problems.append(f"{path}: {value[-20:]}")
+                else:
+                    walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, f"{path}.{index}")
+
+    walk(data(), "trap-and-emulate")
+    assert problems == []
+    assert "raises #GP and traps." in DATA.read_text(encoding="utf-8")
+    hlt = next(i for i in instructions() if i["id"] == "hlt")
+    assert hlt["cells"]["trap-and-emulate"]["cpu"]["en"].endswith("raises #GP and traps.")
+
+
+def _japanese_strings():
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "ja" and isinstance(value, str):
+                    yield path, value
+                else:
+                    yield from walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                yield from walk(item, f"{path}.{index}")
+
+    yield from walk(data(), "trap-and-emulate")
+
+
+def test_japanese_texts_follow_the_style():
+    """Half-width alphanumerics, no space between Japanese and alphanumerics, です・ます."""
+    japanese = "[\u3040-\u30ff\u3400-\u9fff]"
+    problems = []
+    for path, value in _japanese_strings():
+        if re.search("[Ａ-Ｚａ-ｚ０-９]", value):
+            problems.append(f"{path}: full-width alphanumerics")
+        if re.search(f"{japanese} [A-Za-z0-9]|[A-Za-z0-9] {japanese}", value):
+            problems.append(f"{path}: a space between Japanese and alphanumerics")
+        prose = path.endswith((".cpu", ".vmm", ".view", ".depends", ".about", ".assumption", "note"))
+        if prose and not re.search("(です|ます|ません|でした|ました)）?。$", value):
+            problems.append(f"{path}: not です・ます: {value[-12:]}")
+    assert problems == []
+
+
+def test_japanese_texts_pass_the_prose_lint(hook):
+    """The project's textlint (make lint), on every Japanese text of the data and the hook."""
+    if shutil.which("npx") is None or not (site.ROOT / "node_modules" / ".bin" / "textlint").exists():
+        pytest.fail("node tools are missing: run `npm ci` (make test does)")
+    subprocess.run(["python3", "-m", "tests.tools.glossary_prh"], cwd=site.ROOT, check=True, capture_output=True)
+    def texts(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                yield from texts(value)
+        elif isinstance(node, str) and "{" not in node:
+            yield node
+
+    values = [value for _, value in _japanese_strings()] + list(texts(hook.STRINGS["ja"]))
+    # Sentences as paragraphs; labels and code comments (no 。) as list items.
+    text = "# 題\n\n" + "\n\n".join(value if value.endswith("。") else f"- {value}" for value in values) + "\n"
+    result = subprocess.run(
+        ["npx", "--no-install", "textlint", "--stdin", "--stdin-filename", "trap-and-emulate.md"],
+        cwd=site.ROOT, input=text, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the hook ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hook(monkeypatch):
+    """The hook module, loaded the way MkDocs loads it (its folder on sys.path)."""
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(site.ROOT / "overrides" / "hooks"))
+    module = importlib.import_module("trap_and_emulate")
+    yield module
+    sys.modules.pop("trap_and_emulate", None)
+
+
+class FakeFile:
+    def __init__(self, src_uri, locale):
+        self.src_uri, self.locale = src_uri, locale
+
+
+class FakePage:
+    def __init__(self, locale, meta):
+        self.file, self.meta = FakeFile("x.en.md", locale), meta
+
+
+def test_hook_totals_match_the_test_expectations(hook):
+    program = hook.load(DATA.read_text(encoding="utf-8"), "trap-and-emulate.yml")
+    assert hook.totals(program) == {s: expected_counts(s) for s in STRATEGIES}
+
+
+def test_hook_keeps_other_widgets_and_leaves_code_alone(hook):
+    hook._program = hook.load(DATA.read_text(encoding="utf-8"), "trap-and-emulate.yml")
+    page = FakePage("en", {"widgets": ["other-widget"]})
+    markdown = "# T\n\n```markdown\n<!-- trap-and-emulate -->\n```\n\n<!-- trap-and-emulate -->\n\nEnd.\n"
+    out = hook.on_page_markdown(markdown, page)
+    assert page.meta["widgets"] == ["other-widget", "trap-and-emulate"]
+    assert out.count('data-widget="trap-and-emulate"') == 1
+    assert "```markdown\n<!-- trap-and-emulate -->\n```" in out  # the one in code stays
+    assert 'lang="en"' in out and '"lang":"en"' in out
+    block = out[out.index('<div class="trap-and-emulate"'):out.index("\nEnd.")].strip()
+    assert block.endswith("</script>\n</div>")
+    assert "\n\n" not in block  # one raw HTML block: Markdown leaves it alone
+    plain = FakePage("ja", {})
+    assert hook.on_page_markdown("# T\n", plain) == "# T\n" and "widgets" not in plain.meta
+
+
+def test_json_for_the_script_cannot_close_the_script_tag(hook):
+    program = hook.load(DATA.read_text(encoding="utf-8"), "trap-and-emulate.yml")
+    program.instructions[0].comment.ja = "</script><b>&</b>"
+    html = hook.render(program, "ja", "t-1")
+    script = html.split('<script type="application/json" data-trap-and-emulate-data>', 1)[1].split("</script>", 1)[0]
+    assert "<" not in script and "&" not in script
+    assert "&lt;/script&gt;&lt;b&gt;&amp;&lt;/b&gt;" in html  # the static text is escaped too
+
+
+# --- the build ---------------------------------------------------------------------------
+
+
+def test_build_renders_the_static_table_and_the_data(widget_site):
+    site_dir, _ = widget_site
+    html = (site_dir / "trap-widget" / "index.html").read_text(encoding="utf-8")
+    assert html.count('data-widget="trap-and-emulate"') == 1
+    assert "assets/stylesheets/widgets/trap-and-emulate.css" in html
+    assert "assets/javascripts/widgets/trap-and-emulate.js" in html
+    assert '<script type="application/json" data-trap-and-emulate-data>' in html
+    assert '<tr data-instruction="popf">' in html
+    assert "<p>後ろの段落。</p>" in html  # the paragraph after the marker is still Markdown
+    english = (site_dir / "en" / "trap-widget" / "index.html").read_text(encoding="utf-8")
+    assert '"lang":"en"' in english and "Pure trap-and-emulate (classic x86)" in english
+    other = (site_dir / "index.html").read_text(encoding="utf-8")
+    assert "trap-and-emulate.js" not in other  # only pages with the widget load it
+
+
+def break_data(tmp_path: Path, old: str, new: str):
+    """Build a copy of the site whose data has ``old`` replaced; return (stderr, new text, path)."""
+    config = widget_project(tmp_path, {"trap-widget.md": PAGE_JA})
+    path = tmp_path / "docs" / "_data" / "trap-and-emulate.yml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"the fixture expects {old!r} once"
+    text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+    result = site.build(config, tmp_path / "site", check=False)
+    assert result.returncode != 0, "the build should have failed"
+    return result.stderr, text, path
+
+
+def line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+def test_unknown_strategy_fails_with_file_and_line(tmp_path):
+    # cli's VT-x cell is filed under a misspelt strategy.
+    old = "      vt-x:\n        control: none\n        cpu:\n          ja: ゲストはリング0で動いているので"
+    stderr, text, path = break_data(tmp_path, old, old.replace("      vt-x:", "      vtx:"))
+    index = step_of("cli") - 1
+    assert stderr.startswith("ERROR   -  trap-and-emulate: ")
+    assert (
+        f"{path}:{line_of(text, '      vtx:')}: instructions.{index}.cells.vtx: "
+        "unknown strategy 'vtx' (strategies: trap-and-emulate, binary-translation, vt-x)"
+    ) in stderr
+    cells = text.index("    cells:\n", text.index("  - id: cli\n"))
+    assert f"{path}:{text[:cells].count(chr(10)) + 1}: instructions.{index}.cells: no cell for strategy 'vt-x'" in stderr
+
+
+def test_missing_explanation_fails_with_file_and_line(tmp_path):
+    # popf under pure trap-and-emulate loses the explanation of the guest's view.
+    original = DATA.read_text(encoding="utf-8")
+    start = original.index("        view:\n          ja: ゲストは割り込みを許可したつもりですが")
+    end = original.index("      binary-translation:", start)
+    stderr, text, path = break_data(tmp_path, original[start:end], "")
+    cell = text.index("        control: none\n", text.index("  - id: popf\n"))
+    line = text[:cell].count("\n") + 1
+    index = step_of("popf") - 1
+    assert f"trap-and-emulate: {path}:{line}: instructions.{index}.cells.trap-and-emulate.view: Field required" in stderr
+
+
+def test_impossible_control_fails_with_file_and_line(tmp_path):
+    # A VM exit cannot happen under pure trap-and-emulate on classic x86.
+    old = "        control: trap\n        cpu:\n          ja: hltは特権命令なので"
+    new = old.replace("control: trap", "control: vm-exit")
+    stderr, text, path = break_data(tmp_path, old, new)
+    index = step_of("hlt") - 1
+    assert (
+        f"{path}:{line_of(text, new)}: instructions.{index}.cells.trap-and-emulate.control: "
+        "'vm-exit' cannot happen under 'trap-and-emulate' (its events: none, trap)"
+    ) in stderr
+
+
+def test_unknown_control_fails_with_file_and_line(tmp_path):
+    old = "        control: trap\n        cpu:\n          ja: hltは特権命令なので"
+    new = old.replace("control: trap", "control: trapped")
+    stderr, text, path = break_data(tmp_path, old, new)
+    index = step_of("hlt") - 1
+    assert f"{path}:{line_of(text, new)}: instructions.{index}.cells.trap-and-emulate.control: Input should be" in stderr
+
+
+# --- in the browser ----------------------------------------------------------------------
+
+
+def test_static_table_is_replaced_by_the_stepper(ja_page):
+    widget = ja_page.locator(WIDGET)
+    assert not widget.locator("[data-static]").is_visible()
+    assert widget.locator("input[data-strategy]").count() == 3
+    assert widget.locator('input[data-strategy="trap-and-emulate"]').is_checked()
+    assert widget.locator("[data-step]").count() == len(instructions())
+    assert current_step(widget) == []
+    assert counters(widget) == {"traps": 0, "exits": 0, "translations": 0}
+    assert widget.get_attribute("data-guest-state") == "correct"
+    assert widget.locator("[data-explanation]").get_attribute("aria-live") == "polite"
+    assert "まだ何も実行していません" in explanation(widget)
+    assert widget.locator('[data-action="back"]').get_attribute("aria-disabled") == "true"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_running_the_whole_program_gives_the_counts_of_the_data(ja_page, strategy):
+    widget = ja_page.locator(WIDGET)
+    choose(widget, strategy)
+    total = len(instructions())
+    for n in range(1, total + 1):
+        press(widget, "step")
+        assert current_step(widget) == [str(n)]
+        assert counters(widget) == expected_counts(strategy, n), f"after step {n}"
+    assert counters(widget) == expected_counts(strategy)
+    assert widget.locator('[data-action="step"]').get_attribute("aria-disabled") == "true"
+    widget.locator('button[data-action="step"]').click(force=True)  # at the end, Step does nothing
+    assert current_step(widget) == [str(total)] and counters(widget) == expected_counts(strategy)
+    state = "wrong" if wrong_steps(strategy) else "correct"
+    assert widget.get_attribute("data-guest-state") == state
+    summary = widget.locator("[data-summary]").inner_text()
+    assert "プログラムの終わりです" in summary
+    assert "トラップ4回" in summary and "置き換えた命令7回" in summary and "VM exit2回" in summary
+
+
+def test_popf_and_sgdt_go_wrong_silently_under_pure_trap_and_emulate(ja_page):
+    widget = ja_page.locator(WIDGET)
+    press(widget, "step", step_of("popf") - 1)
+    assert widget.get_attribute("data-guest-state") == "correct"
+    press(widget, "step")  # popf
+    assert current_step(widget) == [str(step_of("popf"))]
+    assert widget.get_attribute("data-guest-state") == "wrong"
+    text = explanation(widget)
+    assert "popf" in text and "誤り（ゲストは気づきません）" in text
+    assert "IFを変えないまま" in text  # what the CPU does
+    assert "VMMはゲスト宛ての割り込みを保留し続けます" in text  # how the guest goes wrong
+    assert widget.locator('[data-explanation] [data-field="control"]').inner_text() == "VMMへ移らない"
+    assert widget.locator('[data-explanation] [data-field="view"]').get_attribute("data-guest") == "wrong"
+    assert "ゲストの状態: 誤っています" in widget.locator("[data-guest-status]").inner_text()
+    assert counters(widget)["traps"] == 1  # cli trapped; popf did not
+    line = widget.locator(f'[data-step="{step_of("popf")}"]')
+    assert line.get_attribute("data-guest") == "wrong" and "誤り" in line.inner_text()
+    press(widget, "step")  # sgdt
+    text = explanation(widget)
+    assert "sgdt" in text and "VMMが実CPUに読み込ませたGDT" in text
+    assert widget.get_attribute("data-guest-state") == "wrong"
+    assert "6行目 popf、7行目 sgdt [esi]" in widget.locator("[data-guest-status]").inner_text()
+
+
+def test_the_same_instructions_are_right_under_binary_translation_and_vt_x(ja_page):
+    widget = ja_page.locator(WIDGET)
+    press(widget, "step", step_of("sgdt"))
+    assert widget.get_attribute("data-guest-state") == "wrong"
+    choose(widget, "binary-translation")  # the position stays; the run is shown under BT
+    assert current_step(widget) == [str(step_of("sgdt"))]
+    assert widget.get_attribute("data-guest-state") == "correct"
+    assert counters(widget) == expected_counts("binary-translation", step_of("sgdt"))
+    assert "仮想のGDTRの値を書き込むコード" in explanation(widget)
+    assert "バイナリトランスレーション" in explanation(widget)
+    choose(widget, "vt-x")
+    assert widget.get_attribute("data-guest-state") == "correct"
+    text = explanation(widget)
+    assert "descriptor-table exiting" in text and "設定による違い" in text
+    assert counters(widget) == {"traps": 0, "exits": 0, "translations": 0}
+
+
+def test_vt_x_exits_depend_on_the_vmcs_controls(ja_page):
+    widget = ja_page.locator(WIDGET)
+    choose(widget, "vt-x")
+    assert "CR3-load exiting" in widget.inner_text()  # the assumed configuration is shown
+    press(widget, "step", step_of("mov-cr3"))
+    assert widget.locator('[data-explanation] [data-field="control"]').inner_text() == "VMMへ移らない"
+    assert "VMCSの設定しだいです" in widget.locator('[data-explanation] [data-field="depends"]').inner_text()
+    press(widget, "step", 2)  # out, hlt
+    assert counters(widget)["exits"] == 2
+    assert widget.locator('[data-explanation] [data-field="control"]').inner_text() == "VM exit"
+
+
+def test_back_undoes_a_step_and_reset_starts_over(ja_page):
+    widget = ja_page.locator(WIDGET)
+    press(widget, "step", step_of("cli"))
+    assert counters(widget)["traps"] == 1
+    press(widget, "back")
+    assert current_step(widget) == [str(step_of("cli") - 1)]
+    assert counters(widget)["traps"] == 0
+    press(widget, "step", step_of("popf") - step_of("cli") + 1)
+    assert widget.get_attribute("data-guest-state") == "wrong"
+    press(widget, "back")  # before popf again: the guest is right once more
+    assert widget.get_attribute("data-guest-state") == "correct"
+    run_to_end(widget)
+    assert counters(widget) == expected_counts("trap-and-emulate")
+    press(widget, "reset")
+    assert current_step(widget) == []
+    assert counters(widget) == {"traps": 0, "exits": 0, "translations": 0}
+    assert widget.get_attribute("data-guest-state") == "correct"
+    assert "まだ何も実行していません" in explanation(widget)
+    assert widget.locator("[data-done]").count() == 0
+
+
+def test_keyboard_only(ja_page):
+    page = ja_page
+    widget = page.locator(WIDGET)
+    widget.locator('input[data-strategy="trap-and-emulate"]').focus()
+    page.keyboard.press("ArrowRight")  # radio group: moves to binary translation and selects it
+    assert widget.locator('input[data-strategy="binary-translation"]').is_checked()
+    outline = page.evaluate("getComputedStyle(document.activeElement.closest('label')).outlineStyle")
+    assert outline != "none"  # the focused choice is visibly outlined
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('data-action')") == "step":
+            break
+    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "step"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    assert current_step(widget) == ["3"]
+    assert counters(widget)["translations"] == expected_counts("binary-translation", 3)["translations"]
+    page.keyboard.press("Shift+Tab")  # Back comes before Step
+    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "back"
+    page.keyboard.press("Enter")
+    assert current_step(widget) == ["2"]
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "reset"
+    page.keyboard.press("Enter")
+    assert current_step(widget) == []
+    # Focus stays on the button even though Reset now has nothing to do.
+    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "reset"
+
+
+def test_english_page_uses_english_strings(en_page):
+    widget = en_page.locator(WIDGET)
+    assert "Run guest OS kernel code one instruction at a time" in widget.inner_text()
+    assert widget.get_by_role("button", name="Step").is_visible()
+    assert widget.get_by_role("button", name="Back").is_visible()
+    assert widget.get_by_role("button", name="Reset").is_visible()
+    press(widget, "step", step_of("popf"))
+    assert widget.get_attribute("data-guest-state") == "wrong"
+    text = explanation(widget)
+    assert f"Line {step_of('popf')} of {len(instructions())}" in text
+    assert "Wrong (the guest does not notice)" in text
+    assert "keeps holding back its interrupts" in text
+    assert "What the CPU does" in text and "Entry into the VMM" in text
+    assert "Guest state: wrong" in widget.locator("[data-guest-status]").inner_text()
+    assert "Counts under Pure trap-and-emulate (classic x86)" in widget.inner_text()
+    run_to_end(widget)
+    assert "End of the program" in explanation(widget)
+    assert "4 traps" in explanation(widget) and "7 replaced instructions" in explanation(widget)
+    assert re.search("[\u3040-\u30ff\u3400-\u9fff]", widget.inner_text()) is None
+
+
+def test_without_javascript_the_table_and_explanations_are_readable(browser, widget_site):
+    context, log, page = open_page(browser, widget_site[1], java_script_enabled=False)
+    widget = page.locator(WIDGET)
+    table = widget.locator("table")
+    assert table.is_visible()
+    assert widget.locator("[data-step]").count() == 0 and widget.locator("[data-action]").count() == 0
+    headers = table.locator("thead th").all_inner_texts()
+    assert headers == ["行", "命令", "純粋なトラップ・アンド・エミュレート（従来のx86）",
+                       "バイナリトランスレーション（VMware方式）", "Intel VT-x"]
+    assert table.locator("tbody tr").count() == len(instructions())
+    popf = table.locator('tr[data-instruction="popf"]')
+    assert popf.locator('td[data-cell="trap-and-emulate"]').get_attribute("data-guest") == "wrong"
+    assert "ゲストから見て誤り（気づきません）" in popf.locator('td[data-cell="trap-and-emulate"]').inner_text()
+    assert "VMMのコードに置き換え" in popf.locator('td[data-cell="binary-translation"]').inner_text()
+    for strategy in STRATEGIES:
+        for instruction in instructions():
+            cell = table.locator(f'tr[data-instruction="{instruction["id"]}"] td[data-cell="{strategy}"]')
+            assert cell.get_attribute("data-control") == instruction["cells"][strategy]["control"]
+    assert table.locator('tfoot td[data-total="trap-and-emulate"]').inner_text().startswith("トラップ4回")
+    assert "6行目、7行目" in table.locator('tfoot td[data-total="trap-and-emulate"]').inner_text()
+    assert table.locator('tfoot td[data-total="binary-translation"]').inner_text() == "置き換えた命令7回"
+    assert table.locator('tfoot td[data-total="vt-x"]').inner_text() == "VM exit2回"
+    details = widget.locator('details[data-instruction="sgdt"]')
+    assert not details.locator("dd").first.is_visible()
+    details.locator("summary").click()
+    assert "VMMが実CPUに読み込ませたGDT" in details.inner_text()
+    assert "descriptor-table exiting" in details.inner_text()
+    context.close()
+    assert log.problems() == []
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["stepper", "static"])
+def test_fits_a_phone(browser, widget_site, javascript):
+    width = 390
+    context, log, page = open_page(
+        browser, widget_site[1], viewport={"width": width, "height": 844}, java_script_enabled=javascript
+    )
+    if javascript:
+        press(page.locator(WIDGET), "step", len(instructions()))
+    widget = page.locator(WIDGET)
+    box = widget.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    # Nothing inside the widget is wider than the widget (the static table's
+    # wrapper scrolls by itself if it must; on a phone its rows are cards).
+    overflow = widget.evaluate(
+        "r => Math.max(...[r, ...r.querySelectorAll('*')].filter(e => e.offsetParent !== null)"
+        ".map(e => e.getBoundingClientRect().right)) - r.getBoundingClientRect().right"
+    )
+    assert overflow <= 0.5
+    if javascript:
+        # Material's own no-JS header is a little wider than a phone, so the
+        # page-wide check is made with JavaScript only.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+    assert log.problems() == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_stepped_widget_has_no_serious_accessibility_violation(browser, widget_site, scheme):
+    context, log, page = open_page(browser, widget_site[1], color_scheme=scheme)
+    widget = page.locator(WIDGET)
+    press(widget, "step", step_of("sgdt"))  # the guest has gone wrong: the warning state
+    assert widget.get_attribute("data-guest-state") == "wrong"
+    assert axe_violations(page) == []
+    choose(widget, "vt-x")
+    run_to_end(widget)  # the end, with the summary
+    assert axe_violations(page) == []
+    context.close()
+    assert log.problems() == []
