@@ -5,8 +5,8 @@
  * load, and the worker then loads the Japanese segmenter. The index grows with
  * every chapter, so a reader who never searches would pay for it on every first
  * visit. This holds that one request back until the search box gets focus (or the
- * search toggle opens, or a ?h= search highlight needs it). Loaded before
- * Material's bundle, from overrides/main.html.
+ * search toggle opens, or a ?h= search highlight needs it). Loaded right before
+ * Material's bundle at the end of the body (overrides/main.html).
  */
 (function () {
   "use strict";
