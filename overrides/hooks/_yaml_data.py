@@ -72,3 +72,32 @@ def _reject_duplicate_keys(node: yaml.Node, source: str, first_line: int) -> Non
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             _reject_duplicate_keys(item, source, first_line)
+
+
+def raise_problems(text: str, source: str, problems) -> None:
+    """Raise DataError for (loc, message) pairs found after validation (cross-references),
+    each with the line of the entry ``loc`` names (the key's line, not the block below)."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    lines = []
+    for loc, message in problems:
+        line = 1 + key_line_of(node, loc)
+        lines.append(f"{source}:{line}: {'.'.join(str(part) for part in loc)}: {message}")
+    if lines:
+        raise DataError("\n".join(lines))
+
+
+def key_line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
+    """0-based line of what ``loc`` names: a mapping entry's key line, or the deepest node that exists."""
+    for depth, part in enumerate(loc):
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            entry = next(((key, value) for key, value in node.value if key.value == part), None)
+            if entry and depth == len(loc) - 1:
+                return entry[0].start_mark.line
+            child = entry[1] if entry else None
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line

@@ -17,20 +17,16 @@
 from __future__ import annotations
 
 import html
-import json
-import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from mkdocs.exceptions import PluginError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+import _widget  # beside this file: shared widget plumbing
 import _yaml_data  # beside this file; MkDocs puts the hook's folder on sys.path
 
 NAME = "io-path"
-MARKER = re.compile(r"^<!-- io-path -->[ \t]*$")
-FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
 # The five paths the chapter compares, in this order (the data must have each once).
 PATH_IDS = ("emulation", "virtio", "vhost", "vfio", "sriov")
@@ -130,31 +126,8 @@ class IoPaths(BaseModel):
 def load(text: str, source: str) -> IoPaths:
     """Validate the shape with pydantic, then the path ids, each with its line."""
     data = _yaml_data.load(text, IoPaths, source=source)
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    problems = []
-    for loc, message in _path_problems(data):
-        line = 1 + _line_of(node, loc)
-        problems.append(f"{source}:{line}: {'.'.join(str(part) for part in loc)}: {message}")
-    if problems:
-        raise _yaml_data.DataError("\n".join(problems))
+    _yaml_data.raise_problems(text, source, _path_problems(data))
     return data
-
-
-def _line_of(node: yaml.Node, loc: tuple) -> int:
-    """0-based line of what ``loc`` names: a mapping entry's key line, or the deepest node that exists."""
-    for depth, part in enumerate(loc):
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            entry = next(((key, value) for key, value in node.value if key.value == part), None)
-            if entry and depth == len(loc) - 1:
-                return entry[0].start_mark.line  # the key's line, not the block below it
-            child = entry[1] if entry else None
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
-            break
-        node = child
-    return node.start_mark.line
 
 
 def _path_problems(data: IoPaths):
@@ -196,28 +169,7 @@ def on_config(config):
 
 def on_page_markdown(markdown, page, **kwargs):
     """Expand the marker into the widget; list the widget in the page's meta."""
-    if "<!-- io-path -->" not in markdown:
-        return markdown
-    language = getattr(page.file, "locale", None) or "ja"
-    lines = markdown.split("\n")
-    fence = None
-    count = 0
-    for number, line in enumerate(lines):
-        opening = FENCE.match(line)
-        if fence:
-            fence = None if opening and opening[1].startswith(fence) else fence
-            continue
-        if opening:
-            fence = opening[1]
-            continue
-        if MARKER.match(line):
-            count += 1
-            lines[number] = "\n" + render(_data, language, f"{NAME}-{count}") + "\n"
-    if count:
-        widgets = page.meta.setdefault("widgets", [])
-        if NAME not in widgets:
-            widgets.append(NAME)
-    return "\n".join(lines)
+    return _widget.expand_marker(markdown, page, NAME, lambda language, uid: render(_data, language, uid))
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -286,7 +238,7 @@ def render(data: IoPaths, language: str, uid: str) -> str:
         + f"</tr></thead><tbody>{compare_rows}</tbody></table>"
     )
 
-    script = _e_json(_script_data(data, language))
+    script = _widget.script_json(_script_data(data, language))
     return "\n".join([
         f'<div class="io-path" data-widget="{NAME}" id="{uid}" lang="{language}">',
         '<div class="io-path__static" data-static>',
@@ -335,7 +287,3 @@ def _script_data(data: IoPaths, language: str) -> dict:
     }
 
 
-def _e_json(data: dict) -> str:
-    """JSON that is safe inside <script>: no '<', '>' or '&' that HTML could read."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -17,19 +17,16 @@
 from __future__ import annotations
 
 import html
-import json
-import re
 from pathlib import Path
 from typing import Annotated
 
 from mkdocs.exceptions import PluginError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+import _widget  # beside this file: shared widget plumbing
 import _yaml_data  # beside this file; MkDocs puts the hook's folder on sys.path
 
 NAME = "page-walk"
-MARKER = re.compile(r"^<!-- page-walk -->[ \t]*$")
-FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -126,28 +123,7 @@ def on_config(config):
 
 def on_page_markdown(markdown, page, **kwargs):
     """Expand the marker into the widget; list the widget in the page's meta."""
-    if "<!-- page-walk -->" not in markdown:
-        return markdown
-    language = getattr(page.file, "locale", None) or "ja"
-    lines = markdown.split("\n")
-    fence = None
-    count = 0
-    for number, line in enumerate(lines):
-        opening = FENCE.match(line)
-        if fence:
-            fence = None if opening and opening[1].startswith(fence) else fence
-            continue
-        if opening:
-            fence = opening[1]
-            continue
-        if MARKER.match(line):
-            count += 1
-            lines[number] = "\n" + render(_data, language, f"{NAME}-{count}") + "\n"
-    if count:
-        widgets = page.meta.setdefault("widgets", [])
-        if NAME not in widgets:
-            widgets.append(NAME)
-    return "\n".join(lines)
+    return _widget.expand_marker(markdown, page, NAME, lambda language, uid: render(_data, language, uid))
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -185,7 +161,7 @@ def render(data: PageWalk, language: str, uid: str) -> str:
         f'<dt data-mode="{key}">{_e(text(mode.label))}</dt><dd>{_formula_html(text(mode.explain))}</dd>'
         for key, mode in data.modes
     )
-    payload = _e_json(_script_data(data, language))
+    payload = _widget.script_json(_script_data(data, language))
     return "\n".join([
         f'<div class="page-walk" data-widget="{NAME}" id="{uid}" lang="{language}">',
         f'<p class="page-walk__intro">{_e(text(data.intro))}</p>',
@@ -229,7 +205,3 @@ def _script_data(data: PageWalk, language: str) -> dict:
     }
 
 
-def _e_json(data: dict) -> str:
-    """JSON that is safe inside <script>: no '<', '>' or '&' that HTML could read."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
