@@ -136,3 +136,12 @@ def test_unknown_chapter_link_fails_with_file_and_line(tmp_path):
     result = build_fixture(tmp_path, {"links.md": "# 題\n\n本文。\n\n[[no-such-chapter]]\n"})
     assert result.returncode != 0
     assert "links.md:5: [[no-such-chapter]] is not a page of course.yml" in result.stderr
+
+
+def test_untranslated_chapter_has_its_english_title_in_the_english_build(site_dir):
+    english = (site_dir / "en" / "virtualization" / "index.html").read_text(encoding="utf-8")
+    assert "data-fallback-notice" in english, "the chapter is not translated yet"
+    assert "<title>What is virtualization - Introduction to Virtualization</title>" in english
+    assert ">What is virtualization<" in english.split('class="md-nav__list"', 1)[1]
+    japanese = (site_dir / "virtualization" / "index.html").read_text(encoding="utf-8")
+    assert "<title>仮想化とは - 仮想化技術入門</title>" in japanese

@@ -4,7 +4,9 @@
   per part, linking the pages that exist and marking the others "coming soon", so
   the map never links to a page that is not written.
 - Each page listed in the map gets ``page.meta["course"]`` (slug, tracked), which
-  the template uses for the 読了 toggle.
+  the template uses for the 読了 toggle. An untranslated page shown in the English
+  build (the Japanese file as a fallback) takes its English title from the map, so
+  the English nav and <title> stay English.
 - ``[[kvm]]``, ``[[kvm#kvm-api]]`` or ``[[kvm|KVMの章]]`` links to a page of the map by
   its slug, with its title as the text by default. A page that is not written yet
   is shown as plain text, so prose can point to later chapters before they exist;
@@ -90,12 +92,15 @@ def on_config(config):
     return config
 
 
-def on_page_markdown(markdown, page, files, **kwargs):
+def on_page_markdown(markdown, page, config, files, **kwargs):
     """Attach the page's course entry; expand the chapter-map marker."""
     slug = _slug(page.file.src_uri)
     entry = next((p for p in _course.pages if p.slug == slug), None)
     if entry:
         page.meta["course"] = {"slug": entry.slug, "tracked": entry.tracked}
+        build_language = config.theme["language"]
+        if (getattr(page.file, "locale", None) or "ja") != build_language and hasattr(entry.title, build_language):
+            page.title = getattr(entry.title, build_language)
     if "[[" in markdown:
         markdown = _chapter_links(markdown, page, files)
     if MARKER in markdown:
