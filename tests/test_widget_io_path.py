@@ -13,14 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import open_context
-from tests.support import site
+from tests.support import site, widgets
 from tests.test_accessibility import axe_violations
-from tests.test_build import make_project
 
 pytestmark = pytest.mark.browser
 
-HOOK = "  - overrides/hooks/io_path.py\n"
 DATA = site.ROOT / "docs" / "_data" / "io-path.yml"
 WIDGET = '[data-widget="io-path"]'
 PATH_IDS = ["emulation", "virtio", "vhost", "vfio", "sriov"]
@@ -32,19 +29,7 @@ PAGES = {"io-path-widget.md": PAGE_JA, "io-path-widget.en.md": PAGE_EN}
 
 
 def widget_project(root: Path, pages=PAGES) -> Path:
-    """A copy of the site with the fixture pages and the hook registered (drafts left out)."""
-    config = make_project(root, pages)
-    text = config.read_text(encoding="utf-8")
-    listed = set(re.findall(r"([\w./-]+\.md)\s*$", text, flags=re.M))
-    for draft in (root / "docs").rglob("*.md"):
-        name = draft.relative_to(root / "docs").as_posix()
-        if name.removesuffix(".md").removesuffix(".en") + ".md" not in listed:
-            draft.unlink()
-    if "overrides/hooks/io_path.py" not in text:
-        assert "\nhooks:\n" in text, "the fixture relies on a top-level hooks: list"
-        text = text.replace("\nhooks:\n", "\nhooks:\n" + HOOK, 1)
-        config.write_text(text, encoding="utf-8")
-    return config
+    return widgets.widget_project(root, pages)
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +42,7 @@ def widget_site(tmp_path_factory):
 
 
 def open_page(browser, base_url, path="io-path-widget/", **kwargs):
-    context, log = open_context(browser, base_url, **kwargs)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(base_url + path)
-    return context, log, page
+    return widgets.open_page(browser, base_url, path, **kwargs)
 
 
 @pytest.fixture

@@ -13,14 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import open_context
-from tests.support import site
+from tests.support import site, widgets
 from tests.test_accessibility import axe_violations
-from tests.test_build import make_project
 
 pytestmark = pytest.mark.browser
 
-HOOK = "  - overrides/hooks/taxonomy_explorer.py\n"
 DATA = site.ROOT / "docs" / "_data" / "taxonomy.yml"
 WIDGET = '[data-widget="taxonomy-explorer"]'
 
@@ -30,23 +27,7 @@ PAGES = {"taxonomy-widget.md": PAGE_JA, "taxonomy-widget.en.md": PAGE_EN}
 
 
 def widget_project(root: Path, pages=PAGES) -> Path:
-    """A copy of the site with the fixture pages and the hook registered.
-
-    Pages that other authors have in docs/ but not yet in the nav (drafts) are
-    left out of the copy: a strict build fails on them whatever the widget does.
-    """
-    config = make_project(root, pages)
-    text = config.read_text(encoding="utf-8")
-    listed = set(re.findall(r"([\w./-]+\.md)\s*$", text, flags=re.M))
-    for draft in (root / "docs").rglob("*.md"):
-        name = draft.relative_to(root / "docs").as_posix()
-        if name.removesuffix(".md").removesuffix(".en") + ".md" not in listed:
-            draft.unlink()
-    if "overrides/hooks/taxonomy_explorer.py" not in text:
-        assert "\nhooks:\n" in text, "the fixture relies on a top-level hooks: list"
-        text = text.replace("\nhooks:\n", "\nhooks:\n" + HOOK, 1)
-        config.write_text(text, encoding="utf-8")
-    return config
+    return widgets.widget_project(root, pages)
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +40,7 @@ def widget_site(tmp_path_factory):
 
 
 def open_page(browser, base_url, path="taxonomy-widget/", **kwargs):
-    context, log = open_context(browser, base_url, **kwargs)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(base_url + path)
-    return context, log, page
+    return widgets.open_page(browser, base_url, path, **kwargs)
 
 
 @pytest.fixture
