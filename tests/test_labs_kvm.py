@@ -1,0 +1,435 @@
+"""The KVM labs (docs/labs/kvm_hello.py, docs/labs/kvm_exits.py) as a reader runs them.
+
+- Each program runs as ``python3 docs/labs/<file>.py`` and prints what its page shows:
+  kvm_hello exactly ``docs/labs/kvm_hello.txt`` (the page includes that file), kvm_exits
+  its fixed lines and plausible timings.
+- Bad environments (missing device, permission denied, wrong API version, an exit the
+  program does not expect, KVM_EXIT_FAIL_ENTRY/INTERNAL_ERROR) end with a Japanese
+  message and a non-zero exit code, never a traceback, and every fd is closed.
+- The ctypes structures, ioctl numbers and exit reasons match <linux/kvm.h> (compiled
+  with gcc), and the guest code listings assemble (GNU as) to the bytes the programs load.
+
+The only allowed skip is a machine without /dev/kvm. Tests that need the kernel headers,
+gcc or GNU as skip without them locally but fail in CI (CI=true), where .ci/run installs them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = ROOT / "docs" / "labs"
+HELLO = LABS / "kvm_hello.py"
+EXITS = LABS / "kvm_exits.py"
+EXPECTED_HELLO = LABS / "kvm_hello.txt"
+KVM_DEVICE = "/dev/kvm"
+IN_CI = os.environ.get("CI") == "true"
+
+sys.path.insert(0, str(LABS))
+import kvm_exits  # noqa: E402  (the lab files live in docs/labs, as the reader downloads them)
+import kvm_hello  # noqa: E402
+
+
+@pytest.fixture
+def kvm():
+    """The real /dev/kvm; its absence is the one reason a lab test may skip."""
+    if not os.path.exists(KVM_DEVICE):
+        pytest.skip(f"{KVM_DEVICE} がありません: このマシンではKVMの実習を実行できません")
+    return KVM_DEVICE
+
+
+def tool_missing(what: str):
+    """Skip locally, fail in CI: .ci/run installs linux-libc-dev, gcc and binutils."""
+    if IN_CI:
+        pytest.fail(f"{what} is missing in CI (.ci/run must install it)")
+    pytest.skip(f"{what} is missing")
+
+
+def run_lab(path: Path, *args: str, python: str = sys.executable, **kwargs) -> subprocess.CompletedProcess:
+    """Run a lab the way its page tells the reader to: python3 docs/labs/<file>.py."""
+    return subprocess.run(
+        [python, str(path.relative_to(ROOT)), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, **kwargs,
+    )
+
+
+def python_for(how: dict) -> str:
+    """A Python 3.11+ that the child user can execute (root's pyenv is not readable by nobody)."""
+    candidates = [sys.executable, shutil.which("python3"), "/usr/bin/python3"]
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        try:
+            check = subprocess.run([candidate, "-c", "import sys; assert sys.version_info >= (3, 11)"],
+                                   capture_output=True, **how)
+        except OSError:  # the child user may not reach this interpreter
+            continue
+        if check.returncode == 0:
+            return candidate
+    pytest.fail(f"no Python 3.11+ that {how.get('user', 'this user')} can run among {candidates}")
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def maps_count() -> int:
+    return len(Path("/proc/self/maps").read_text().splitlines())
+
+
+# ---- Running the programs ----------------------------------------------------------
+
+
+def test_hello_prints_the_expected_output(kvm):
+    result = run_lab(HELLO)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout == EXPECTED_HELLO.read_text(encoding="utf-8")
+
+
+def test_hello_guest_message_and_exit_counts(kvm):
+    """The expected-output file itself says what the guest does (22 OUTs, one HLT)."""
+    expected = EXPECTED_HELLO.read_text(encoding="utf-8")
+    assert kvm_hello.MESSAGE.decode() in expected
+    assert f"KVM_EXIT_IO: {len(kvm_hello.MESSAGE)}回、KVM_EXIT_HLT: 1回" in expected
+    assert f"RIP = 0x{kvm_hello.GUEST_ADDR + len(kvm_hello.GUEST_CODE):x}" in expected
+
+
+TIMING = re.compile(r"^\s*(\d+\.\d\d) µs  (.+)$")
+
+
+def test_exits_output_and_timings(kvm):
+    result = run_lab(EXITS)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    # The device model's lines are exact.
+    assert lines[:4] == [
+        "--- MMIO: GPA 0x8000のデバイス ---",
+        "KVM_EXIT_MMIO 書き込み GPA 0x8000 len=2 data=41",
+        "KVM_EXIT_MMIO 読み出し GPA 0x8000 len=2 → 42を返す",
+        "KVM_EXIT_IO   OUT ポート0x10: ゲストが読んだ値 = 42",
+    ]
+    # The exit table: 1 report + 3 kinds x (warm-up + rounds) + 3 counting batches.
+    batches = 3 * (kvm_exits.WARMUP + kvm_exits.ROUNDS) + 3
+    assert f"{1 + batches:10}  KVM_EXIT_IO" in lines
+    assert f"{2:10}  KVM_EXIT_MMIO" in lines
+    assert f"{1:10}  KVM_EXIT_HLT" in lines
+    cpuids = (kvm_exits.WARMUP + kvm_exits.ROUNDS + 1) * kvm_exits.BATCH
+    assert f"ゲストが実行したCPUID: {cpuids}回（どれもKVM_RUNからは戻っていません）" in lines
+    # Timings: four lines in µs, in the order the page explains them, and plausible.
+    timings = [TIMING.match(line) for line in lines]
+    timings = [(float(m.group(1)), m.group(2)) for m in timings if m]
+    assert [label for _, label in timings] == [
+        *kvm_exits.LABELS.values(), f"CPUID 1回あたり（2つの差 ÷ {kvm_exits.BATCH}）"
+    ]
+    out, loop, cpuid, per_cpuid = (value for value, _ in timings)
+    assert 0.05 < out < 10_000, "one exit to userspace: between 50 ns and 10 ms"
+    assert loop > out and cpuid > loop, "a batch of 1000 iterations costs more than one OUT"
+    assert 0 < per_cpuid < out * 10
+    assert per_cpuid == pytest.approx((cpuid - loop) / kvm_exits.BATCH, abs=0.01)
+
+
+def test_exits_kernel_statistics_table(kvm):
+    result = run_lab(EXITS)
+    lines = result.stdout.splitlines()
+    start = lines.index("--- 1バッチの間にカーネルが数えた回数（KVM_GET_STATS_FD） ---")
+    if lines[start + 1] == "（このカーネルでは統計を読めません）":
+        return  # Linux before 5.14: the program says so and goes on
+    header = lines[start + 1].split()
+    assert header[0] == "exits" and header[-1] == "バッチ"
+    rows = lines[start + 2 : start + 5]
+    for row, label in zip(rows, kvm_exits.LABELS.values()):
+        assert row.endswith(label)
+        numbers = [int(n) for n in row[: -len(label)].split()]
+        assert len(numbers) == len(header) - 1 and all(n >= 0 for n in numbers)
+
+
+def test_exits_runs_in_a_few_seconds(kvm):
+    import time
+
+    start = time.monotonic()
+    assert run_lab(EXITS).returncode == 0
+    assert time.monotonic() - start < 15
+
+
+def test_importing_the_labs_does_nothing():
+    for module in ("kvm_hello", "kvm_exits"):
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {module}"], cwd=LABS, capture_output=True, text=True
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+# ---- Bad environments ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lab", [HELLO, EXITS], ids=["hello", "exits"])
+def test_missing_device(lab, tmp_path):
+    missing = tmp_path / "no-such-kvm"
+    result = run_lab(lab, "--device", str(missing))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"エラー: {missing}がありません" in result.stderr
+    assert "VT-x" in result.stderr and "AMD-V" in result.stderr and "modprobe kvm-intel" in result.stderr
+    assert result.stdout == ""
+
+
+def test_exits_without_kvm_hello_says_what_to_do(tmp_path):
+    shutil.copy(EXITS, tmp_path / EXITS.name)
+    result = subprocess.run([sys.executable, EXITS.name], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "kvm_hello.pyが見つかりません" in result.stderr
+
+
+def unreadable_device(tmp_path: Path) -> tuple[str, dict]:
+    """A device path this test's child cannot open, and how to run the child.
+
+    Root ignores file modes, so as root the child runs as ``nobody`` without the kvm
+    group against the real /dev/kvm (when its mode keeps others out), else against a
+    mode-000 file; an unprivileged user just gets the mode-000 file.
+    """
+    if os.geteuid() == 0:
+        as_nobody = {"user": "nobody", "group": "nogroup", "extra_groups": []}
+        if os.path.exists(KVM_DEVICE) and not os.stat(KVM_DEVICE).st_mode & (stat.S_IROTH | stat.S_IWOTH):
+            return KVM_DEVICE, as_nobody
+        tmp_path.chmod(0o755)
+        device = tmp_path / "kvm"
+        device.touch(mode=0o000)
+        return str(device), as_nobody
+    device = tmp_path / "kvm"
+    device.touch(mode=0o000)
+    return str(device), {}
+
+
+@pytest.mark.parametrize("lab", [HELLO, EXITS], ids=["hello", "exits"])
+def test_permission_denied(lab, tmp_path):
+    for path in (LABS, lab, LABS / "kvm_hello.py"):  # the child must be able to read the lab
+        assert os.stat(path).st_mode & stat.S_IROTH, f"{path} is not readable by others"
+    device, how = unreadable_device(tmp_path)
+    result = run_lab(lab, "--device", device, python=python_for(how), **how)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"エラー: {device}を開く権限がありません" in result.stderr
+    assert "kvmグループ" in result.stderr and "usermod -aG kvm" in result.stderr
+
+
+def run_main(module, argv, capsys):
+    """Run module.main(argv) in this process; return (code, stdout, stderr) and check nothing leaked."""
+    fds, maps = open_fds(), maps_count()
+    code = module.main(argv)
+    captured = capsys.readouterr()
+    assert open_fds() == fds, "a file descriptor was left open"
+    assert maps_count() <= maps, "a mapping was left behind"
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+def test_success_paths_close_every_fd(kvm, capsys):
+    code, out, _ = run_main(kvm_hello, [], capsys)
+    assert code == 0 and out == EXPECTED_HELLO.read_text(encoding="utf-8")
+    code, out, _ = run_main(kvm_exits, [], capsys)
+    assert code == 0 and "KVM_EXIT_HLT" in out
+
+
+def test_missing_device_closes_every_fd(tmp_path, capsys):
+    code, _, err = run_main(kvm_hello, ["--device", str(tmp_path / "none")], capsys)
+    assert code == 1 and "がありません" in err
+
+
+def test_api_version_mismatch(kvm, capsys, monkeypatch):
+    monkeypatch.setattr(kvm_hello, "KVM_API_VERSION", 13)
+    code, out, err = run_main(kvm_hello, [], capsys)
+    assert code == 1 and out == ""
+    assert "エラー: KVM APIのバージョンが12です。このプログラムは13を前提にしています。" in err
+
+
+def test_unexpected_exit_names_the_reason_and_shows_registers(kvm, capsys, monkeypatch):
+    monkeypatch.setattr(kvm_hello, "GUEST_CODE", bytes([0xE6, 0x42, 0xF4]))  # out 0x42, al; hlt
+    code, _, err = run_main(kvm_hello, [], capsys)
+    assert code == 1
+    assert "想定外のexitです: KVM_EXIT_IO（2）" in err
+    assert "OUT port=0x42 size=1 count=1" in err
+    assert re.search(r"rip=0x[0-9a-f]+ rflags=0x[0-9a-f]+", err)
+
+
+def test_unexpected_mmio_in_exits(kvm, capsys, monkeypatch):
+    """kvm_exits' device model refuses an address where it has no register."""
+    code_bytes = bytes([0xA1, 0x00, 0x90, 0xF4])  # mov ax, word ptr [0x9000]; hlt
+    monkeypatch.setattr(kvm_exits, "GUEST_CODE", code_bytes)
+    code, _, err = run_main(kvm_exits, [], capsys)
+    assert code == 1
+    assert "GPA 0x9000（2バイト）にはデバイスがありません" in err
+
+
+class FakeVcpu:
+    """Just enough of kvm_hello.Vcpu for describe_exit."""
+
+    def __init__(self, reason: int):
+        self.run = kvm_hello.KvmRun()
+        self.run.exit_reason = reason
+
+    def get_regs(self):
+        return kvm_hello.KvmRegs(rip=0x1234, rflags=0x2)
+
+
+def test_fail_entry_and_internal_error_are_described():
+    vcpu = FakeVcpu(kvm_hello.KVM_EXIT_FAIL_ENTRY)
+    vcpu.run.fail_entry.hardware_entry_failure_reason = 0x80000021
+    vcpu.run.fail_entry.cpu = 3
+    text = kvm_hello.describe_exit(vcpu)
+    assert "KVM_EXIT_FAIL_ENTRY（9）" in text
+    assert "hardware_entry_failure_reason=0x80000021 cpu=3" in text
+    assert "rip=0x1234" in text
+
+    vcpu = FakeVcpu(kvm_hello.KVM_EXIT_INTERNAL_ERROR)
+    vcpu.run.internal.suberror = 1
+    vcpu.run.internal.ndata = 2
+    vcpu.run.internal.data[0], vcpu.run.internal.data[1] = 0xA, 0xB
+    text = kvm_hello.describe_exit(vcpu)
+    assert "KVM_EXIT_INTERNAL_ERROR（17）" in text
+    assert "suberror=1 ndata=2 data=[0xa 0xb]" in text
+
+
+def test_unknown_exit_reason_number_is_named():
+    assert kvm_hello.exit_reason_name(5) == "KVM_EXIT_HLT"
+    assert kvm_hello.exit_reason_name(999) == "KVM_EXIT_?(999)"
+
+
+# ---- Against the kernel headers and the assembler -------------------------------------
+
+HEADER = Path("/usr/include/linux/kvm.h")
+
+# (Python class, C type, {python field: C member designator}) — every field is compared.
+STRUCTS = [
+    (kvm_hello.KvmUserspaceMemoryRegion, "struct kvm_userspace_memory_region", {}),
+    (kvm_hello.KvmRegs, "struct kvm_regs", {}),
+    (kvm_hello.KvmSegment, "struct kvm_segment", {}),
+    (kvm_hello.KvmDtable, "struct kvm_dtable", {}),
+    (kvm_hello.KvmSregs, "struct kvm_sregs", {}),
+    (kvm_hello.KvmRun, "struct kvm_run", {"exit": None}),
+]
+RUN_MEMBERS = {  # kvm_run union members the programs read, with their Python paths
+    "hw.hardware_exit_reason": ("exit", "hardware_exit_reason"),
+    "fail_entry.hardware_entry_failure_reason": ("exit", "fail_entry", "hardware_entry_failure_reason"),
+    "fail_entry.cpu": ("exit", "fail_entry", "cpu"),
+    "io.direction": ("exit", "io", "direction"),
+    "io.size": ("exit", "io", "size"),
+    "io.port": ("exit", "io", "port"),
+    "io.count": ("exit", "io", "count"),
+    "io.data_offset": ("exit", "io", "data_offset"),
+    "mmio.phys_addr": ("exit", "mmio", "phys_addr"),
+    "mmio.data": ("exit", "mmio", "data"),
+    "mmio.len": ("exit", "mmio", "len"),
+    "mmio.is_write": ("exit", "mmio", "is_write"),
+    "internal.suberror": ("exit", "internal", "suberror"),
+    "internal.ndata": ("exit", "internal", "ndata"),
+    "internal.data": ("exit", "internal", "data"),
+}
+
+
+def python_offset(cls, path) -> int:
+    offset = 0
+    for name in path:
+        field = getattr(cls, name)
+        offset += field.offset
+        cls = dict(cls._fields_)[name]
+    return offset
+
+
+def python_facts() -> dict[str, int]:
+    """What the lab programs believe about <linux/kvm.h>, keyed like the C program's output."""
+    facts = {}
+    for cls, ctype, renames in STRUCTS:
+        if renames is None:
+            continue
+        facts[f"sizeof({ctype})"] = ctypes.sizeof(cls)
+        for name, _ in cls._fields_:
+            if name in renames:
+                continue
+            facts[f"offsetof({ctype}, {name})"] = getattr(cls, name).offset
+    for member, path in RUN_MEMBERS.items():
+        facts[f"offsetof(struct kvm_run, {member})"] = python_offset(kvm_hello.KvmRun, path)
+    facts["sizeof(struct kvm_stats_header)"] = 24  # struct.unpack("6I") in kvm_exits.VcpuStats
+    facts["sizeof(struct kvm_stats_desc)"] = 16  # the name follows these 16 bytes
+    facts["offsetof(struct kvm_stats_desc, offset)"] = 8  # "IhHII": flags, exponent, size, offset
+    for name in ("KVM_GET_API_VERSION", "KVM_CREATE_VM", "KVM_GET_VCPU_MMAP_SIZE", "KVM_CREATE_VCPU", "KVM_SET_TSS_ADDR",
+                 "KVM_SET_USER_MEMORY_REGION", "KVM_RUN", "KVM_GET_REGS", "KVM_SET_REGS",
+                 "KVM_GET_SREGS", "KVM_SET_SREGS", "KVM_API_VERSION", "KVM_EXIT_IO_IN", "KVM_EXIT_IO_OUT"):
+        facts[name] = getattr(kvm_hello, name)
+    facts["KVM_GET_STATS_FD"] = kvm_exits.KVM_GET_STATS_FD
+    for value, name in enumerate(kvm_hello.EXIT_REASON_NAMES):
+        facts[f"KVM_EXIT_{name}"] = value
+    for name in ("UNKNOWN", "IO", "HLT", "MMIO", "FAIL_ENTRY", "INTERNAL_ERROR"):
+        assert getattr(kvm_hello, f"KVM_EXIT_{name}") == facts[f"KVM_EXIT_{name}"]
+    return facts
+
+
+@pytest.fixture(scope="module")
+def header_facts(tmp_path_factory) -> dict[str, int]:
+    """Compile a C program that prints every fact in python_facts() from the real headers."""
+    if not HEADER.exists():
+        tool_missing(f"{HEADER} (Debian package linux-libc-dev)")
+    if shutil.which("gcc") is None:
+        tool_missing("gcc")
+    lines = [f'  printf("%s %llu\\n", "{key}", (unsigned long long)({key}));' for key in python_facts()]
+    source = "#include <stdio.h>\n#include <stddef.h>\n#include <linux/kvm.h>\nint main(void) {\n"
+    source += "\n".join(lines) + "\n  return 0;\n}\n"
+    work = tmp_path_factory.mktemp("kvm-header")
+    (work / "facts.c").write_text(source)
+    build = subprocess.run(["gcc", "-o", str(work / "facts"), str(work / "facts.c")], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    output = subprocess.run([str(work / "facts")], capture_output=True, text=True, check=True).stdout
+    return {key: int(value) for key, value in (line.rsplit(" ", 1) for line in output.splitlines())}
+
+
+def test_structures_and_ioctls_match_the_kernel_headers(header_facts):
+    facts = python_facts()
+    mismatches = {key: (value, header_facts[key]) for key, value in facts.items() if header_facts[key] != value}
+    assert mismatches == {}, "Python value, <linux/kvm.h> value"
+    assert header_facts["sizeof(struct kvm_run)"] == 2352
+    assert header_facts["KVM_API_VERSION"] == 12
+
+
+def assemble(listing: str, tmp_path: Path) -> bytes:
+    """Assemble a lab's GUEST_ASM with GNU as (.code16, Intel syntax) into flat bytes."""
+    if shutil.which("as") is None or shutil.which("objcopy") is None:
+        tool_missing("GNU as/objcopy (Debian package binutils)")
+    # The listing uses ';' for comments like NASM; GNU as would read ';' as a new statement.
+    source = "\n".join(line.split(";")[0] for line in listing.splitlines())
+    (tmp_path / "guest.s").write_text(".intel_syntax noprefix\n.code16\n" + source + "\n")
+    subprocess.run(["as", "-o", str(tmp_path / "guest.o"), str(tmp_path / "guest.s")], check=True)
+    subprocess.run(["objcopy", "-O", "binary", "-j", ".text", str(tmp_path / "guest.o"), str(tmp_path / "guest.bin")],
+                   check=True)
+    return (tmp_path / "guest.bin").read_bytes()
+
+
+@pytest.mark.parametrize("module", [kvm_hello, kvm_exits], ids=["hello", "exits"])
+def test_guest_listing_assembles_to_the_loaded_bytes(module, tmp_path):
+    assert assemble(module.GUEST_ASM, tmp_path) == module.GUEST_CODE
+
+
+# ---- The pages include the tested files ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "page, program", [("kvm-hello.md", "kvm_hello.py"), ("kvm-exits.md", "kvm_exits.py")]
+)
+def test_pages_include_the_program_and_link_to_it(page, program):
+    text = (LABS / page).read_text(encoding="utf-8")
+    assert f"[{program}]({program})" in text, "the page offers the file for download"
+    source = (LABS / program).read_text(encoding="utf-8")
+    sections = re.findall(rf'--8<-- "{re.escape(program)}:([a-z-]+)"', text)
+    assert sections, "the page shows the program from the file, not a copy"
+    for section in sections:
+        assert f"# --8<-- [start:{section}]" in source and f"# --8<-- [end:{section}]" in source
+    if page == "kvm-hello.md":
+        assert '--8<-- "kvm_hello.txt"' in text, "the expected output comes from the tested file"
