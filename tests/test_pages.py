@@ -46,3 +46,31 @@ def test_page_loads_cleanly(page, context, base_url, page_path):
         "els => els.map(e => [e.textContent.trim(), e.id])",
     )
     assert [pair for pair in bad_ids if not ASCII_ID.match(pair[1] or "")] == []
+
+
+PHONE = {"width": 390, "height": 844}
+
+# Elements wider than the screen on purpose: they scroll inside themselves.
+OVERFLOW_CANDIDATES = """() => {
+  const width = document.documentElement.clientWidth;
+  return [...document.querySelectorAll('article *')]
+    .filter(e => e.getBoundingClientRect().right > width + 1)
+    .filter(e => !e.closest('pre, .md-typeset__scrollwrap, .highlight, table'))
+    .slice(0, 5)
+    .map(e => `<${e.tagName.toLowerCase()} class="${e.className}">${e.textContent.trim().slice(0, 60)}`);
+}"""
+
+
+@pytest.mark.browser
+def test_page_fits_a_phone_screen(browser, base_url, page_path):
+    """Nothing pushes the page sideways at 390 px (long citation labels once did)."""
+    from tests.conftest import open_context
+
+    context, log = open_context(browser, base_url, viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(base_url + page_path.lstrip("/"))
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= PHONE["width"], page.evaluate(OVERFLOW_CANDIDATES)
+    finally:
+        context.close()
