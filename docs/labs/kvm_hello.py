@@ -12,7 +12,8 @@
 標準ライブラリだけで動きます（Python 3.11以上、x86-64のLinux）。
 構造体とioctlの番号はLinuxの<linux/kvm.h>と同じもので、コメントの「api.rst §x」は
 カーネルの文書 Documentation/virt/kvm/api.rst
-（https://docs.kernel.org/virt/kvm/api.html）の節の番号です。
+（https://docs.kernel.org/virt/kvm/api.html）の節の番号です。番号はLinux 6.xの版で
+確かめたもので、版によってずれることがあります。見つからなければioctlの名前で探してください。
 
 importしても何もしません。ハンズオン2（kvm_exits.py）がここの定義を使います。
 """
@@ -24,7 +25,9 @@ import ctypes
 import fcntl
 import mmap
 import os
+import platform
 import sys
+import traceback
 from contextlib import ExitStack
 
 # --8<-- [start:structs]
@@ -185,7 +188,8 @@ KVM_API_VERSION = 12  # api.rst §4.1: 12以外なら動かしてはいけない
 KVM_EXIT_IO_IN, KVM_EXIT_IO_OUT = 0, 1
 # --8<-- [end:ioctls]
 
-# exit_reasonの値と名前（<linux/kvm.h>のKVM_EXIT_*、番号順）
+# exit_reasonの値と名前（<linux/kvm.h>のKVM_EXIT_*、番号順。Linux 6.1のヘッダーにある0〜37。
+# それより新しいカーネルが足した理由は、exit_reason_nameが番号で表示する）
 EXIT_REASON_NAMES = (
     "UNKNOWN EXCEPTION IO HYPERCALL DEBUG HLT MMIO IRQ_WINDOW_OPEN SHUTDOWN FAIL_ENTRY "
     "INTR SET_TPR TPR_ACCESS S390_SIEIC S390_RESET DCR NMI INTERNAL_ERROR OSI PAPR_HCALL "
@@ -215,7 +219,9 @@ class KvmError(Exception):
 
 # --8<-- [start:open-device]
 def open_kvm(path: str) -> int:
-    """/dev/kvmを開き、そのファイルディスクリプター（system fd）を返します（api.rst §1）。"""
+    """/dev/kvmを開き、そのファイルディスクリプター（system fd）を返します（api.rst §2）。"""
+    if platform.machine() != "x86_64":  # 構造体もゲストの機械語もx86のもの
+        raise KvmError(f"このプログラムはx86-64のLinux用です（このマシンは{platform.machine()}）。")
     try:
         # O_CLOEXEC: このあと子プロセスを起動しても、KVMのfdを引き継がせない
         return os.open(path, os.O_RDWR | os.O_CLOEXEC)
@@ -300,7 +306,8 @@ def create_vm(stack: ExitStack, kvm_fd: int) -> int:
     stack.callback(os.close, vm_fd)
     # Intelのホストでは、リアルモードのゲストのためにKVMが使う3ページの場所を、vCPUを
     # 動かす前に決めておく決まり（api.rst §4.36）。ゲストのメモリと重ならない、4 GiBの
-    # すぐ下のアドレスを使う（QEMUなども同じあたりを使う）。AMDのホストでは何もしない。
+    # すぐ下のアドレスを使う（KVMが既定で使う1ページ0xFFFBC000のすぐ上。api.rst §4.40）。
+    # AMDのホストでは何もしない。
     if _libc.ioctl(vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR) < 0:
         err = ctypes.get_errno()
         raise OSError(err, f"KVM_SET_TSS_ADDR: {os.strerror(err)}")
@@ -512,8 +519,10 @@ def report_errors(action) -> int:
     except KvmError as e:
         print(f"エラー: {e}", file=sys.stderr)
         return 1
-    except OSError as e:  # ioctlの失敗など。どの呼び出しかはメッセージに出る
-        print(f"エラー: システムコールが失敗しました: {e}", file=sys.stderr)
+    except OSError as e:  # ioctlやmmapの失敗。errnoだけでは、どの呼び出しかが分からない
+        where = traceback.extract_tb(e.__traceback__)[-1]  # 失敗した呼び出しのある行
+        print(f"エラー: システムコールが失敗しました: {e}\n"
+              f"  場所: {os.path.basename(where.filename)} {where.lineno}行目: {where.line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("中断しました。", file=sys.stderr)
