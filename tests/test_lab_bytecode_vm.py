@@ -89,6 +89,7 @@ ERRORS = [
     ("HALT now\n", 1, "HALT takes no operand"),
     ("LOAD 1x\nHALT\n", 1, "LOAD needs a variable name, not '1x'"),
     ("JMP 1 2\nHALT\n", 1, "JMP takes one operand"),
+    ("JMP -3\nHALT\n", 1, "JMP needs a label or an offset, not '-3'"),
     ("PUSH 0\nJZ nowhere\nHALT\n", 2, "unknown label 'nowhere'"),
     ("a:\nPUSH 1\na:\nHALT\n", 3, "label 'a' is defined twice"),
     ("PUSH 1\nJMP 3\nHALT\n", 2, "jump target 3 is not the start of an instruction"),
@@ -115,6 +116,14 @@ def test_bad_programs_fail_with_the_line_and_no_traceback(tmp_path, program, lin
     assert f"  {line:>4} | {text}" in result.stderr
     state = json.loads(run("--json", str(path)).stdout)
     assert state["error"]["line"] == line and state["error"]["message"] == message
+
+
+def test_a_file_saved_with_a_byte_order_mark_runs(tmp_path):
+    program = tmp_path / "bom.asm"
+    program.write_bytes(b"\xef\xbb\xbfPUSH 7\nPRINT\nHALT\n")  # as some Windows editors save UTF-8
+    result = run(str(program))
+    assert result.returncode == 0, result.stderr
+    assert "== Output ==\n7\n" in result.stdout
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):

@@ -41,6 +41,7 @@ BAD_PROGRAMS = {
     "bad-operand": ("PUSH 1\nSTORE 3x\nHALT\n", 2, "bad-operand"),
     "bad-operand-range": ("PUSH 99999999999\nHALT\n", 1, "bad-operand"),
     "bad-operand-extra": ("PUSH 1\nPRINT 1\nHALT\n", 2, "bad-operand"),
+    "bad-operand-label": ("PUSH 1\nJMP -3\nHALT\n", 2, "bad-operand"),
     "unknown-label": ("PUSH 0\nJZ nowhere\nHALT\n", 2, "unknown-label"),
     "duplicate-label": ("a:\nPUSH 1\na:\nHALT\n", 3, "duplicate-label"),
     "jump-out-of-range": ("PUSH 1\nJMP 3\nHALT\n", 2, "jump-out-of-range"),
@@ -375,7 +376,7 @@ def test_english_page_uses_english_strings_and_the_labs_messages(en_page, tmp_pa
         assert widget.get_by_role("button", name=label, exact=True).is_visible()
     assert widget.get_by_label("Program (assembly; from ; to the end of the line is a comment)").is_visible()
     widget.locator('[data-action="step"]').click()
-    assert "1 steps done. pc 0005; next: line 3, STORE 0 (n)." in widget.locator("[data-status]").inner_text()
+    assert "1 step done. pc 0005; next: line 3, STORE 0 (n)." in widget.locator("[data-status]").inner_text()
     widget.locator('[data-action="run"]').click()
     assert "Stopped at HALT (pc 0048, 84 steps)." in widget.locator("[data-status]").inner_text()
     assert not re.search("[\u3040-\u30ff\u3400-\u9fff]", widget.inner_text())
@@ -458,6 +459,11 @@ def test_fits_a_phone(browser, widget_site, javascript):
     assert right <= width
     if javascript:  # without script, Material's own language menu overflows every page
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        # Right under the buttons come the stack, the locals and the output, then the listing:
+        # a step's effect is in view without scrolling past the listing.
+        widget = page.locator(WIDGET)
+        tops = {part: widget.locator(f"[data-{part}]").bounding_box()["y"] for part in ("stack", "listing")}
+        assert widget.locator('[data-action="step"]').bounding_box()["y"] < tops["stack"] < tops["listing"]
     context.close()
     assert log.problems() == []
 

@@ -9,8 +9,9 @@
     --json                            print only the final state, as JSON
 
 Standard library only, Python 3.11 or later. The course page is /labs/bytecode-vm/
-(ハンズオン3: 小さなプロセスVMを作る). The widget on that page runs the same machine in the browser: it reads SAMPLE_PROGRAM,
-OPCODES and STEP_LIMIT from this file, so change them here.
+(ハンズオン3: 小さなプロセスVMを作る). The widget on that page runs the same machine in
+the browser: it reads SAMPLE_PROGRAM, OPCODES and STEP_LIMIT from this file, so change
+them here.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ class VMError(Exception):
     def __init__(self, kind: str, line: int, message: str):
         super().__init__(message)
         self.kind, self.line, self.message = kind, line, message
+        self.state = None   # run() fills it in: the machine's state when it stopped
 # --8<-- [end:error]
 
 
@@ -117,16 +119,16 @@ def assemble(text: str) -> Program:
     names: list[str] = []
     jumps = []  # (position of the operand, label or number, line) to fill in pass 2
     for number, raw in enumerate(source, start=1):
-        text = raw.split(";", 1)[0].strip()      # drop the comment
-        label = LABEL.match(text)
+        body = raw.split(";", 1)[0].strip()      # drop the comment
+        label = LABEL.match(body)
         if label:                                # "loop:" names the next offset
             if label[1] in labels:
                 raise VMError("duplicate-label", number, f"label '{label[1]}' is defined twice")
             labels[label[1]] = len(code)
-            text = label[2].strip()
-        if not text:
+            body = label[2].strip()
+        if not body:
             continue
-        words = text.split()
+        words = body.split()
         name = words[0].upper()
         if name not in OPCODES:
             raise VMError("unknown-instruction", number, f"unknown instruction '{words[0]}'")
@@ -161,7 +163,7 @@ def assemble(text: str) -> Program:
         elif kind == "label":
             operand = words[1]
             if not (NAME.match(operand) or INTEGER.match(operand) and operand[0] not in "+-"):
-                raise VMError("bad-operand", number, f"{name} needs a label, not '{operand}'")
+                raise VMError("bad-operand", number, f"{name} needs a label or an offset, not '{operand}'")
             jumps.append((len(code), operand, number))
             code += b"\0\0"
     if not code:
@@ -337,7 +339,7 @@ def factorials():
 
 
 def python_side() -> tuple[list[str], list[str]]:
-    """CPython's instructions for factorials(), and what 20 calls specialize them into."""
+    """CPython's instructions for factorials(), and those that 20 calls have quickened."""
     namespace: dict = {}
     exec(compile(FACTORIALS_SOURCE, "<factorials>", "exec"), namespace)
     function = namespace["factorials"]
@@ -370,9 +372,13 @@ def side_by_side(program: Program) -> list[str]:
     out.append(f"this VM: {len(ours)} instructions, {len(program.code)} bytes.")
     out.append(f"CPython: {len(theirs)} instructions; dis hides the inline CACHE entries.")
     out.append("")
-    out.append(f"After 20 calls, dis(factorials, adaptive=True) shows {len(changed)} specialized instructions:")
+    out.append(f"After 20 calls, dis(factorials, adaptive=True) shows {len(changed)} "
+               "instructions replaced at run time:")
     out += [f"  {line}" for line in changed]
     return out
+
+
+TRACE_SHOWN = 20   # trace steps shown without --trace
 
 
 def report(program: Program, path: str, full_trace: bool, compare: bool) -> int:
@@ -416,9 +422,6 @@ def report(program: Program, path: str, full_trace: bool, compare: bool) -> int:
     return 0
 
 
-TRACE_SHOWN = 20
-
-
 def fail(error: VMError, source: list[str], path: str) -> None:
     """The error, its line and that line's text, on stderr."""
     print(f"error: {path}:{error.line}: {error.message}", file=sys.stderr)
@@ -437,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.file:
         path = args.file
         try:
-            with open(path, encoding="utf-8") as file:
+            with open(path, encoding="utf-8-sig") as file:   # -sig: a BOM is not part of line 1
                 text = file.read()
         except (OSError, UnicodeDecodeError) as error:
             print(f"error: cannot read {path}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)

@@ -72,7 +72,7 @@
         doesNotFit: function (a) { return a.value + "は32ビットに収まりません"; },
         needsName: function (a) { return a.name + "には変数名が必要です（「" + a.operand + "」は名前ではありません）"; },
         tooManyLocals: function (a) { return "ローカル変数が" + a.max + "個を超えています"; },
-        needsLabel: function (a) { return a.name + "にはラベルが必要です（「" + a.operand + "」はラベルではありません）"; },
+        needsLabel: function (a) { return a.name + "にはラベルか番地が必要です（「" + a.operand + "」はどちらでもありません）"; },
         empty: function () { return "プログラムに命令がありません"; },
         unknownLabel: function (a) { return "ラベル「" + a.label + "」は定義されていません"; },
         outside: function (a) { return "飛び先" + a.target + "がコードの外です（0.." + a.last + "）"; },
@@ -112,16 +112,16 @@
       edited: "The program has changed. Press “Assemble” to use it.",
       current: "next instruction",
       ready: function (n, bytes) {
-        return "Assembled: " + n + " instructions, " + bytes + " bytes. pc 0000, 0 steps. Press “Step” to run the first instruction.";
+        return "Assembled: " + count(n, "instruction") + ", " + count(bytes, "byte") + ". pc 0000, 0 steps. Press “Step” to run the first instruction.";
       },
       at: function (pc, steps, line, text) {
-        return steps + " steps done. pc " + pc + "; next: line " + line + ", " + text + ".";
+        return count(steps, "step") + " done. pc " + pc + "; next: line " + line + ", " + text + ".";
       },
       halted: function (pc, steps) {
-        return "Stopped at HALT (pc " + pc + ", " + steps + " steps).";
+        return "Stopped at HALT (pc " + pc + ", " + count(steps, "step") + ").";
       },
       stopped: function (pc, steps) {
-        return "Stopped by an error (pc " + pc + ", " + steps + " steps). “Back” or “Reset” goes back.";
+        return "Stopped by an error (pc " + pc + ", " + count(steps, "step") + "). “Back” or “Reset” goes back.";
       },
       notAssembled: "The program did not assemble. Fix it and press “Assemble”.",
       error: function (line, message) { return "Error: line " + line + ": " + message; },
@@ -137,7 +137,7 @@
         doesNotFit: function (a) { return a.value + " does not fit in 32 bits"; },
         needsName: function (a) { return a.name + " needs a variable name, not '" + a.operand + "'"; },
         tooManyLocals: function (a) { return "more than " + a.max + " local variables"; },
-        needsLabel: function (a) { return a.name + " needs a label, not '" + a.operand + "'"; },
+        needsLabel: function (a) { return a.name + " needs a label or an offset, not '" + a.operand + "'"; },
         empty: function () { return "the program has no instructions"; },
         unknownLabel: function (a) { return "unknown label '" + a.label + "'"; },
         outside: function (a) { return "jump target " + a.target + " is outside the code (0.." + a.last + ")"; },
@@ -154,6 +154,13 @@
   };
 
   var PREFIX = "bytecode-vm__";
+  // Snapshots kept for "Back": enough to step back through any loop a reader follows by
+  // hand, and a bound on memory when Run goes to the step limit with a growing stack.
+  var HISTORY_LIMIT = 1000;
+
+  function count(n, word) {
+    return n + " " + word + (n === 1 ? "" : "s");
+  }
   var NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
   var LABEL = /^([A-Za-z_][A-Za-z0-9_]*)\s*:([\s\S]*)$/;
   var INTEGER = /^[+-]?[0-9]+$/;
@@ -673,7 +680,7 @@
       showError(error, program.source);
       buttons.step.disabled = buttons.run.disabled = Boolean(error) || state.halted;
       buttons.back.disabled = history.length === 0;
-      buttons.reset.disabled = history.length === 0;
+      buttons.reset.disabled = state.steps === 0 && !error;
       var current = rows[state.pc];
       if (current && current.scrollIntoView && listingWrap.scrollHeight > listingWrap.clientHeight) {
         var top = current.offsetTop - listingWrap.clientHeight / 2;
@@ -702,6 +709,9 @@
     }
 
     function stepOnce() {
+      if (history.length === HISTORY_LIMIT) {
+        history.shift();
+      }
       history.push(copyState(state));
       try {
         step(program, state, data);
