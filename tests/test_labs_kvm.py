@@ -26,6 +26,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -236,12 +237,29 @@ def unreadable_device(tmp_path: Path) -> tuple[str, dict]:
     return str(device), {}
 
 
+@pytest.fixture
+def download_dir():
+    """The two lab files in a fresh directory anyone can read, as a reader saves them.
+
+    The child may run as ``nobody``, who cannot traverse root's directories (the CI
+    clone's location, pytest's 0700 temporary root), so the copy sits directly in /tmp.
+    """
+    directory = Path(tempfile.mkdtemp(prefix="kvm-lab-"))
+    directory.chmod(0o755)
+    for lab in (HELLO, EXITS):
+        shutil.copy(lab, directory / lab.name)
+        (directory / lab.name).chmod(0o644)
+    yield directory
+    shutil.rmtree(directory)
+
+
 @pytest.mark.parametrize("lab", [HELLO, EXITS], ids=["hello", "exits"])
-def test_permission_denied(lab, tmp_path):
-    for path in (LABS, lab, LABS / "kvm_hello.py"):  # the child must be able to read the lab
-        assert os.stat(path).st_mode & stat.S_IROTH, f"{path} is not readable by others"
+def test_permission_denied(lab, tmp_path, download_dir):
     device, how = unreadable_device(tmp_path)
-    result = run_lab(lab, "--device", device, python=python_for(how), **how)
+    result = subprocess.run(
+        [python_for(how), lab.name, "--device", device],
+        cwd=download_dir, capture_output=True, text=True, timeout=60, **how,
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert f"エラー: {device}を開く権限がありません" in result.stderr
