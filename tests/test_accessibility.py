@@ -44,7 +44,8 @@ def test_page_has_no_serious_violation(browser, base_url, a11y_path, scheme):
     try:
         page = context.new_page()
         page.goto(base_url + a11y_path.lstrip("/"), wait_until="networkidle")
-        assert axe_violations(page) == [], "\n".join(axe_violations(page))
+        violations = axe_violations(page)  # once: a second run may not see the same thing
+        assert violations == [], "\n".join(violations)
     finally:
         context.close()
 
@@ -59,6 +60,7 @@ def test_answered_quiz_has_no_serious_violation(browser, base_url, scheme):
         quiz.locator("input").nth(2).check()
         quiz.get_by_role("button", name="答え合わせ").click()
         quiz.locator(".quiz__answers summary").click()
-        assert axe_violations(page) == [], "\n".join(axe_violations(page))
+        violations = axe_violations(page)  # once: a second run may not see the same thing
+        assert violations == [], "\n".join(violations)
     finally:
         context.close()

@@ -6,6 +6,7 @@ page and builds it, so the real docs/ never carry a broken page.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -154,3 +155,20 @@ def test_untranslated_chapter_has_its_english_title_in_the_english_build(site_di
     assert ">What is virtualization<" in english.split('class="md-nav__list"', 1)[1]
     japanese = (site_dir / "virtualization" / "index.html").read_text(encoding="utf-8")
     assert "<title>仮想化とは - 仮想化技術入門</title>" in japanese
+
+
+def test_every_figure_opens_its_svg_at_full_size(site_dir):
+    """Figures link to their own SVG (overrides/hooks/figure_links.py), which exists."""
+    figures = 0
+    for html_file in site_dir.rglob("index.html"):
+        html = html_file.read_text(encoding="utf-8")
+        for figure in re.findall(r"<figure>.*?</figure>", html, flags=re.S):
+            image = re.search(r'<img [^>]*src="([^"]+\.svg)"', figure)
+            if not image:
+                continue
+            figures += 1
+            link = re.search(r'<a class="figure-zoom" href="([^"]+)" title="[^"]+"><img ', figure)
+            assert link, f"{html_file.relative_to(site_dir)}: figure {image[1]} is not linked"
+            assert link[1] == image[1]
+            assert (html_file.parent / link[1]).resolve().is_file(), link[1]
+    assert figures >= 30  # every chapter's figures, in both language builds
