@@ -28,7 +28,6 @@ pytestmark = pytest.mark.browser
 
 LAB = site.ROOT / "docs" / "labs" / "bytecode_vm.py"
 WIDGET = '[data-widget="bytecode-vm"]'
-HOOK_LINE = "  - overrides/hooks/bytecode_vm.py\n"
 
 PAGE_JA = "# バイトコードVM\n\nスタックマシンを動かします。\n\n<!-- bytecode-vm -->\n\n後ろの段落。\n"
 PAGE_EN = "# A bytecode VM\n\nRun a stack machine.\n\n<!-- bytecode-vm -->\n\nA paragraph after it.\n"
@@ -64,42 +63,14 @@ GOOD_PROGRAMS = {
 
 
 def widget_project(root: Path, pages=PAGES) -> Path:
-    config = widgets.widget_project(root, pages)
-    text = config.read_text(encoding="utf-8")
-    if "overrides/hooks/bytecode_vm.py" not in text:
-        anchor = "  - overrides/hooks/io_path.py\n"
-        assert anchor in text, "the fixture adds the hook after io_path.py"
-        config.write_text(text.replace(anchor, anchor + HOOK_LINE), encoding="utf-8")
-    return config
-
-
-@pytest.fixture(scope="module")
-def widget_site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bytecode-vm-site")
-    config = widget_project(root)
-    with site.serve(root / "site") as base_url:
-        site.build(config, root / "site", site_url=base_url)
-        yield root / "site", base_url
+    return widgets.widget_project(root, pages)
 
 
 def open_page(browser, base_url, path="bytecode-vm-widget/", **kwargs):
     return widgets.open_page(browser, base_url, path, **kwargs)
 
 
-@pytest.fixture
-def ja_page(browser, widget_site):
-    context, log, page = open_page(browser, widget_site[1])
-    yield page
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.fixture
-def en_page(browser, widget_site):
-    context, log, page = open_page(browser, widget_site[1], "en/bytecode-vm-widget/")
-    yield page
-    context.close()
-    assert log.problems() == []
+widget_site, ja_page, en_page = widgets.page_fixtures(PAGES, "bytecode-vm-widget/")
 
 
 @pytest.fixture(scope="module")

@@ -32,33 +32,11 @@ def widget_project(root: Path, pages=PAGES) -> Path:
     return widgets.widget_project(root, pages)
 
 
-@pytest.fixture(scope="module")
-def widget_site(tmp_path_factory):
-    root = tmp_path_factory.mktemp("io-path-site")
-    config = widget_project(root)
-    with site.serve(root / "site") as base_url:
-        site.build(config, root / "site", site_url=base_url)
-        yield root / "site", base_url
-
-
 def open_page(browser, base_url, path="io-path-widget/", **kwargs):
     return widgets.open_page(browser, base_url, path, **kwargs)
 
 
-@pytest.fixture
-def ja_page(browser, widget_site):
-    context, log, page = open_page(browser, widget_site[1])
-    yield page
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.fixture
-def en_page(browser, widget_site):
-    context, log, page = open_page(browser, widget_site[1], "en/io-path-widget/")
-    yield page
-    context.close()
-    assert log.problems() == []
+widget_site, ja_page, en_page = widgets.page_fixtures(PAGES, "io-path-widget/")
 
 
 def data() -> dict:

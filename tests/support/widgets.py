@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import open_context
+from tests.support import site
 from tests.test_build import make_project
 
 
@@ -31,3 +34,37 @@ def open_page(browser, base_url: str, path: str, **kwargs):
     page.set_default_timeout(10_000)
     page.goto(base_url + path)
     return context, log, page
+
+
+def page_fixtures(pages: dict[str, str], path: str):
+    """The fixtures every widget test module uses, for its fixture ``pages``.
+
+    ``widget_site``: (site dir, base URL) of one build per module; ``ja_page`` /
+    ``en_page``: ``path`` (and ``en/`` + ``path``) in a fresh logged context that must end
+    with no console error, failed or outside request. Use as
+    ``widget_site, ja_page, en_page = widgets.page_fixtures(PAGES, "io-path-widget/")``.
+    """
+
+    @pytest.fixture(scope="module")
+    def widget_site(tmp_path_factory):
+        root = tmp_path_factory.mktemp(path.strip("/") + "-site")
+        config = widget_project(root, pages)
+        with site.serve(root / "site") as base_url:
+            site.build(config, root / "site", site_url=base_url)
+            yield root / "site", base_url
+
+    def logged_page(browser, base_url, page_path):
+        context, log, page = open_page(browser, base_url, page_path)
+        yield page
+        context.close()
+        assert log.problems() == []
+
+    @pytest.fixture
+    def ja_page(browser, widget_site):
+        yield from logged_page(browser, widget_site[1], path)
+
+    @pytest.fixture
+    def en_page(browser, widget_site):
+        yield from logged_page(browser, widget_site[1], "en/" + path)
+
+    return widget_site, ja_page, en_page
