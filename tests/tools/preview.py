@@ -4,7 +4,9 @@
 a temporary folder, adds the pages to the nav, runs the strict build (printing its
 errors) and takes screenshots of each page (light/dark, desktop/phone) into
 ``screenshots/preview-*.png``. For authors drafting a chapter before it is added
-to mkdocs.yml; nothing in the project changes.
+to mkdocs.yml; nothing in the project changes. A draft kept under ``docs/drafts/``
+(which the published build excludes) is previewed at its final place:
+``docs/drafts/labs/kvm-paging.md`` as ``labs/kvm-paging.md``.
 
 Other drafts (pages in docs/ that are neither in the nav nor named here) are left
 out of the copy. Data a draft adds before it is merged can be given as
@@ -33,7 +35,8 @@ def main(argv: list[str]) -> int:
     pages = {}
     for name in argv:
         path = (site.ROOT / name).resolve()
-        pages[path.relative_to(site.ROOT / "docs").as_posix()] = path.read_text(encoding="utf-8")
+        name = path.relative_to(site.ROOT / "docs").as_posix().removeprefix("drafts/")
+        pages[name] = path.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         in_nav = (site.ROOT / "mkdocs.yml").read_text(encoding="utf-8")
