@@ -149,3 +149,18 @@ def test_filter_by_kind_and_language(page, base_url):
     page.select_option('select[data-filter="language"]', "ja")
     assert set(page.locator("[data-ref-id]:visible").evaluate_all("els => els.map(e => e.dataset.language)")) == {"ja"}
     assert not page.locator("h2#paper").is_visible()
+    # A refined kind inside a group: its own heading and its group's stay, the rest go.
+    page.select_option('select[data-filter="language"]', "")
+    page.select_option('select[data-filter="type"]', "manual")
+    assert set(page.locator("[data-ref-id]:visible").evaluate_all("els => els.map(e => e.dataset.type)")) == {"manual"}
+    assert page.locator("h2#spec").is_visible() and page.locator("h3#kind-manual").is_visible()
+    assert not page.locator("h3#kind-spec").is_visible()
+    assert not page.locator("h2#documentation").is_visible()
+
+
+def test_every_entry_shows_its_kind(site_dir):
+    """A reader tells a manual from a kernel document from a news report at a glance."""
+    html = (site_dir / "references" / "index.html").read_text(encoding="utf-8")
+    kinds = re.findall(r'data-type="([^"]+)"[^>]*>.*?<span class="reference__kind">([^<]+)</span>', html, re.S)
+    assert len(kinds) == len(re.findall(r"data-ref-id=", html))
+    assert ("kernel-doc", "Linuxカーネルの文書") in kinds and ("news", "ニュース記事") in kinds

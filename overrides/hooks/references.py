@@ -34,21 +34,49 @@ CITATION = re.compile(r"\[@(?P<key>[^\],\s]+)(?:,\s*(?P<locator>[^\]]+))?\]")
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
 
-TYPES = ["paper", "book", "thesis", "spec", "documentation", "article", "talk"]
+# Kinds of reference, so that a reader can tell a manual from a kernel document
+# from a news report. The index groups them under the published section anchors
+# (/references/#paper … #talk must not disappear: the permalink contract).
+GROUPS = {
+    "paper": ["paper"],
+    "book": ["book"],
+    "thesis": ["thesis"],
+    "spec": ["spec", "manual"],
+    "documentation": ["kernel-doc", "project-doc", "man-page", "source"],
+    "article": ["announcement", "news", "article", "blog", "mailing-list", "encyclopedia", "historical-article"],
+    "talk": ["talk"],
+}
+TYPES = [kind for kinds in GROUPS.values() for kind in kinds]
+Kind = Literal[
+    "paper", "book", "thesis", "spec", "manual", "kernel-doc", "project-doc", "man-page", "source",
+    "announcement", "news", "article", "blog", "mailing-list", "encyclopedia", "historical-article", "talk",
+]
 STRINGS = {
     "ja": {
         "heading": "この章の参考文献", "cited_in": "引用しているページ", "not_cited": "まだどのページからも引用していません",
         "archived": "アーカイブ", "accessed": "参照", "issued_unknown": "発行日未確認", "all": "すべて",
         "type": "種類", "language": "言語", "lang_ja": "日本語", "lang_en": "英語",
-        "types": {"paper": "論文", "book": "書籍", "thesis": "学位論文・技術報告", "spec": "仕様書・マニュアル",
-                  "documentation": "ドキュメント", "article": "記事", "talk": "講演"},
+        "groups": {"paper": "論文", "book": "書籍", "thesis": "学位論文・技術報告", "spec": "仕様書・マニュアル",
+                   "documentation": "ドキュメントとソースコード", "article": "記事", "talk": "講演"},
+        "types": {"paper": "論文", "book": "書籍", "thesis": "学位論文・技術報告", "spec": "仕様書",
+                  "manual": "ベンダーのマニュアル・製品文書", "kernel-doc": "Linuxカーネルの文書",
+                  "project-doc": "プロジェクトの文書", "man-page": "manページ", "source": "ソースコード・コミット",
+                  "announcement": "発表・告知", "news": "ニュース記事", "article": "解説記事", "blog": "ブログ",
+                  "mailing-list": "メーリングリスト", "encyclopedia": "百科事典",
+                  "historical-article": "初期の日本語記事（2011〜2015年ごろ）", "talk": "講演"},
     },
     "en": {
         "heading": "References for this chapter", "cited_in": "Cited in", "not_cited": "Not cited by any page yet",
         "archived": "archived copy", "accessed": "accessed", "issued_unknown": "date unconfirmed", "all": "All",
         "type": "Kind", "language": "Language", "lang_ja": "Japanese", "lang_en": "English",
-        "types": {"paper": "Papers", "book": "Books", "thesis": "Theses and reports", "spec": "Specifications and manuals",
-                  "documentation": "Documentation", "article": "Articles", "talk": "Talks"},
+        "groups": {"paper": "Papers", "book": "Books", "thesis": "Theses and reports", "spec": "Specifications and manuals",
+                   "documentation": "Documentation and source code", "article": "Articles", "talk": "Talks"},
+        "types": {"paper": "Paper", "book": "Book", "thesis": "Thesis or report", "spec": "Specification",
+                  "manual": "Vendor manual or product documentation", "kernel-doc": "Linux kernel documentation",
+                  "project-doc": "Project documentation", "man-page": "Manual page", "source": "Source code or commit",
+                  "announcement": "Announcement", "news": "News report", "article": "Explainer article", "blog": "Blog post",
+                  "mailing-list": "Mailing-list post", "encyclopedia": "Encyclopedia",
+                  "historical-article": "Early Japanese article (c. 2011–2015)", "talk": "Talk"},
     },
 }
 
@@ -83,7 +111,7 @@ class Reference(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
-    type: Literal["paper", "book", "thesis", "spec", "documentation", "article", "talk"]
+    type: Kind
     title: Text
     short: Text | None = None  # the citation label, where authors and year do not make one
     authors: list[Text] = []
@@ -286,21 +314,31 @@ def _index(language: str) -> str:
         "</div>",
         "",
     ]
-    for kind in TYPES:
-        refs = sorted((r for r in _refs.values() if r.type == kind), key=lambda r: (r.language != language, r.label()))
-        if not refs:
+    for group, kinds in GROUPS.items():
+        in_group = [kind for kind in kinds if any(r.type == kind for r in _refs.values())]
+        if not in_group:
             continue
-        out += [f'## {strings["types"][kind]} {{#{kind}}}', "", '<ul class="reference-list">']
-        for ref in refs:
-            accessed = f' <span class="reference__accessed">({strings["accessed"]} {ref.accessed})</span>' if ref.accessed else ""
-            out.append(
-                f'<li id="{ref.key}" class="reference" data-ref-id="{ref.key}" data-type="{ref.type}" '
-                f'data-language="{ref.language}" lang="{ref.language}">'
-                f'<p class="reference__citation"><strong>[{html.escape(ref.label())}]</strong> '
-                f"{format_entry(ref, language)}{accessed}</p>"
-                f'<p class="reference__note" lang="{language}">{html.escape(getattr(ref, note))}</p>'
-                f'<p class="reference__meta" lang="{language}"><span class="cited-in" data-cited-in="{ref.key}"></span></p>'
-                f"</li>"
-            )
-        out += ["</ul>", ""]
+        out += [f'## {strings["groups"][group]} {{#{group}}}', ""]
+        for kind in in_group:
+            refs = sorted((r for r in _refs.values() if r.type == kind), key=lambda r: (r.language != language, r.label()))
+            if len(kinds) > 1:
+                out += [f'### {strings["types"][kind]} {{#kind-{kind}}}', ""]
+            out += _entries(refs, strings, note, language)
     return "\n".join(out)
+
+
+def _entries(refs, strings, note, language) -> list[str]:
+    out = ['<ul class="reference-list">']
+    for ref in refs:
+        accessed = f' <span class="reference__accessed">({strings["accessed"]} {ref.accessed})</span>' if ref.accessed else ""
+        out.append(
+            f'<li id="{ref.key}" class="reference" data-ref-id="{ref.key}" data-type="{ref.type}" '
+            f'data-language="{ref.language}" lang="{ref.language}">'
+            f'<p class="reference__citation"><strong>[{html.escape(ref.label())}]</strong> '
+            f"{format_entry(ref, language)}{accessed}</p>"
+            f'<p class="reference__note" lang="{language}">{html.escape(getattr(ref, note))}</p>'
+            f'<p class="reference__meta" lang="{language}"><span class="reference__kind">{strings["types"][ref.type]}</span>'
+            f' · <span class="cited-in" data-cited-in="{ref.key}"></span></p>'
+            f"</li>"
+        )
+    return out + ["</ul>", ""]
