@@ -30,8 +30,12 @@ def make_project(tmp_path: Path, pages: dict[str, str]) -> Path:
     return tmp_path / "mkdocs.yml"
 
 
-def build_fixture(tmp_path, pages):
-    return site.build(make_project(tmp_path, pages), tmp_path / "site", check=False)
+def build_fixture(tmp_path, pages, before_build=None):
+    """Strict build of a project copy with ``pages``; ``before_build(config)`` may edit the copy."""
+    config = make_project(tmp_path, pages)
+    if before_build:
+        before_build(config)
+    return site.build(config, tmp_path / "site", check=False)
 
 
 def test_real_site_builds_strictly(site_dir):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -67,9 +68,15 @@ def test_glossary_pages_list_every_term(site_dir):
 
 def test_prose_gets_term_cards_in_both_languages(site_dir):
     japanese = (site_dir / "index.html").read_text(encoding="utf-8")
-    assert re.search(r'<a class="glossary-term" href="glossary/#hypervisor" title="ハイパーバイザー（[^"]+）: [^"]+">ハイパーバイザー</a>', japanese)
+    assert re.search(r'<a class="glossary-term" data-glossary="hypervisor" href="glossary/#hypervisor">ハイパーバイザー</a>', japanese) or \
+        re.search(r'<a class="glossary-term" href="glossary/#hypervisor" data-glossary="hypervisor">ハイパーバイザー</a>', japanese)
+    cards = json.loads(re.search(r"<script type=\"application/json\" data-glossary-cards>(.*?)</script>", japanese, re.S)[1])
+    assert cards["hypervisor"]["name"].startswith("ハイパーバイザー（") and cards["hypervisor"]["def"]
     english = (site_dir / "en" / "index.html").read_text(encoding="utf-8")
-    assert re.search(r'<a class="glossary-term" href="glossary/#kvm" title="Kernel-based Virtual Machine \(KVM\): [^"]+">KVM</a>', english)
+    assert re.search(r'<a class="glossary-term" [^>]*href="glossary/#kvm"[^>]*>KVM</a>', english)
+    cards = json.loads(re.search(r"<script type=\"application/json\" data-glossary-cards>(.*?)</script>", english, re.S)[1])
+    assert cards["kvm"]["name"] == "Kernel-based Virtual Machine (KVM)"
+    assert 'title="' not in re.search(r'<a class="glossary-term"[^>]*>', japanese)[0], "no definition repeated per link"
 
 
 TERM_PAGE = """\
@@ -81,25 +88,48 @@ TERM_PAGE = """\
 
 ここでもハイパーバイザー。VMCSとVMCSx。
 
+| 表 |
+|---|
+| TLB |
+
+<figure markdown>
+![図](assets/figures/kvm-stack.svg)
+<figcaption>TLBの図</figcaption>
+</figure>
+
+??? note "TLBの囲み"
+
+    囲みの本文。
+
+## 遠い節 {#far}
+
+{filler}
+
+ハイパーバイザーはここでまたリンクになります。TLBは初めてです。
+
 ## VMCSの節 {#vmcs-section}
 
 本文。
 """
 
 
-def test_first_occurrence_per_section_outside_code_links_and_headings(tmp_path):
-    result = build_fixture(tmp_path, {"terms.md": TERM_PAGE})
+def test_terms_are_linked_at_first_use_and_again_only_far_away(tmp_path):
+    page = TERM_PAGE.replace("{filler}", "本文の続きです。" * 600)
+    result = build_fixture(tmp_path, {"terms.md": page})
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "site" / "terms" / "index.html").read_text(encoding="utf-8")
     body = html.split('<h1 id="', 1)[1].split("</article>")[0]
-    first, second, third = re.split(r"<h2 ", body)[:3]
+    first, second, far, last = re.split(r"<h2 ", body)[:4]
     assert first.count('href="../glossary/#hypervisor"') == 1
     assert "<code>ハイパーバイザー</code>" in first
     assert 'href="../glossary/#paravirtualization"' in first
     assert 'href="../glossary/#virtualization"' not in first, "準仮想化 is not 仮想化"
-    assert second.count('href="../glossary/#hypervisor"') == 1
+    assert second.count('href="../glossary/#hypervisor"') == 0, "a near section does not link it again"
     assert second.count('href="../glossary/#vmcs"') == 1, "VMCSx is not VMCS"
-    assert "glossary-term" not in third.split("</h2>")[0], "headings are left alone"
+    assert "glossary/#tlb" not in second, "never in tables, captions or box titles"
+    assert far.count('href="../glossary/#hypervisor"') == 1, "a far section links it again"
+    assert far.count('href="../glossary/#tlb"') == 1
+    assert "glossary-term" not in last.split("</h2>")[0], "headings are left alone"
 
 
 @pytest.mark.parametrize(
@@ -128,14 +158,57 @@ def test_malformed_glossary_fails_with_file_and_line(tmp_path, edit, message):
 def test_hovering_a_term_shows_its_card(page, context, base_url, path, term):
     page.goto(base_url + path)
     link = page.locator("a.glossary-term", has_text=term).first
-    title = link.get_attribute("title")
     link.hover()
-    tooltip = page.locator(".md-tooltip2, .md-tooltip").filter(has_text=title.split(":")[0])
-    tooltip.first.wait_for(state="visible")
+    card = page.locator(".glossary-card")
+    card.wait_for(state="visible")
+    assert term in card.inner_text()
+    assert link.get_attribute("aria-describedby") == "glossary-card"
     link.click()
     page.wait_for_url(re.compile(r"/glossary/#"))
     assert page.locator("dt:target").count() == 1
     assert context.log.problems() == []
+
+
+@pytest.mark.browser
+def test_first_tap_shows_the_card_second_tap_opens_the_glossary(browser, base_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "virtualization/")
+        link = page.locator("a.glossary-term").first
+        link.scroll_into_view_if_needed()
+        link.tap()
+        card = page.locator(".glossary-card")
+        card.wait_for(state="visible")
+        assert page.url.endswith("/virtualization/"), "the first tap stays on the page"
+        box, screen = card.bounding_box(), page.viewport_size
+        assert box["x"] >= 0 and box["x"] + box["width"] <= screen["width"], "the card fits the screen"
+        link.tap()
+        page.wait_for_url(re.compile(r"/glossary/#"))
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_keyboard_focus_shows_the_card_and_escape_hides_it(page, base_url):
+    page.goto(base_url + "virtualization/")
+    link = page.locator("a.glossary-term").first
+    link.focus()
+    page.locator(".glossary-card").wait_for(state="visible")
+    page.keyboard.press("Escape")
+    page.locator(".glossary-card").wait_for(state="hidden")
+
+
+def test_term_links_stay_rare_on_real_pages(site_dir):
+    """At most one link per term and h2 section, none in tables, captions or summaries."""
+    for path in ("hardware-assist", "memory", "kvm"):
+        html = (site_dir / path / "index.html").read_text(encoding="utf-8")
+        article = html.split("<article", 1)[1].split("</article>", 1)[0]
+        for section in re.split(r"<h2 ", article):
+            keys = re.findall(r'class="glossary-term"[^>]*data-glossary="([^"]+)"', section)
+            assert len(keys) == len(set(keys)), (path, sorted(k for k in keys if keys.count(k) > 1))
+        for container in re.findall(r"<(?:table|figcaption|summary)\b.*?</(?:table|figcaption|summary)>", article, re.S):
+            assert "glossary-term" not in container, path
 
 
 def test_no_term_link_inside_a_citation(tmp_path):
@@ -145,3 +218,13 @@ def test_no_term_link_inside_a_citation(tmp_path):
     html = (tmp_path / "site" / "cites" / "index.html").read_text(encoding="utf-8")
     cite = re.search(r'<a [^>]*class="cite"[^>]*>(.*?)</a>', html)
     assert cite and cite[1] == "[QEMU documentation]", cite
+
+
+def test_readings_are_katakana_so_the_glossary_sorts_right():
+    """A hiragana reading (めいれい…) sorted before every katakana entry."""
+    bad = [
+        (term["key"], term["reading"])
+        for term in glossary()
+        if term.get("reading") and not re.fullmatch(r"[\u30a0-\u30ff0-9A-Za-z ・]+", term["reading"])
+    ]
+    assert bad == []

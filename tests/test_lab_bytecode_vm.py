@@ -4,6 +4,9 @@ The expected output lives in one file, docs/labs/bytecode_vm_output.txt, which t
 page includes. The part after "== Side by side" is CPython's own bytecode, which
 changes between Python versions: it is compared only on the version the file was made
 with (3.11); the rest is compared everywhere.
+
+Addresses are hexadecimal everywhere the lab shows one (offsets, the pc, jump targets,
+CPython's offsets in the comparison), with 0x and four digits; the widget shows the same.
 """
 
 from __future__ import annotations
@@ -45,19 +48,48 @@ def test_default_run_prints_the_expected_output():
 
 def test_output_shows_the_encoding_the_trace_and_what_the_program_prints():
     out = run().stdout
-    assert "== Assembled: 20 instructions, 49 bytes ==" in out
-    assert "0022    21 30 00          10  JZ 48" in out       # opcode 0x21, target 48 little-endian
-    assert "0000    01 01 00 00 00     2  PUSH 1" in out     # a 4-byte signed operand
+    assert "== Assembled: 20 instructions, 49 bytes (offsets and bytes in hex) ==" in out
+    assert "0x0016  21 30 00          10  JZ 0x0030" in out  # opcode 0x21, target 0x0030 little-endian
+    assert "0x002d  20 0e 00          21  JMP 0x000e" in out  # the bytes read as the target
+    assert "0x0000  01 01 00 00 00     2  PUSH 1" in out     # a 4-byte signed operand (a value: decimal)
     assert "== Trace: first 20 of 84 steps" in out
+    assert "   8  0x0016  JZ 0x0030 " in out
     assert "== Output ==\n1\n2\n6\n24\n120\n" in out
-    assert "HALT at pc 0048 (line 23) after 84 steps; stack []; locals n=6 fact=120" in out
+    assert "HALT at pc 0x0030 (line 23) after 84 steps; stack []; locals n=6 fact=120" in out
+
+
+def test_one_base_for_addresses():
+    """No address is shown in decimal: every offset and jump target in the listing, the trace
+    and the comparison is 0x-hex, and a jump's operand bytes are its target, little-endian."""
+    out = run("--trace").stdout
+    listing = re.findall(r"^(0x[0-9a-f]{4})  ((?:[0-9a-f]{2} )*[0-9a-f]{2}) +\d+  (\w+)(?: (\S+))?", out, re.M)
+    assert len(listing) == 20
+    for offset, raw, name, operand in listing:
+        if name in ("JMP", "JZ"):
+            target = bytes.fromhex(raw)[1:]
+            assert operand == f"0x{int.from_bytes(target, 'little'):04x}"
+    trace = re.findall(r"^\s+\d+  (\S+)  ", out.partition(SIDE_BY_SIDE)[0], re.M)
+    assert trace and all(re.fullmatch(r"0x[0-9a-f]{4}", pc) for pc in trace)
+    side = out.partition(SIDE_BY_SIDE)[2]
+    assert re.search(r"^\s+4  0x[0-9a-f]{4}  POP_JUMP_\w+ \d+ \(to 0x[0-9a-f]{4}\)$", side, re.M) or \
+        sys.version_info[:2] != (3, 11)
+    assert not re.search(r"\b0\d{3}\b", out), "no zero-padded decimal offset is left"
+
+
+def test_jump_targets_may_be_written_in_hex_or_decimal(tmp_path):
+    for target in ("0x0009", "0X9", "9"):
+        path = tmp_path / "jump.asm"
+        # PUSH 0 at 0x0000 (5 bytes), JZ at 0x0005 (3), HALT at 0x0008, PUSH 7 at 0x0009
+        path.write_text(f"PUSH 0\nJZ {target}\nHALT\nPUSH 7\nPRINT\nHALT\n", encoding="utf-8")
+        state = json.loads(run("--json", str(path)).stdout)
+        assert state["error"] is None and state["output"] == [7] and state["pc"] == 0x000F, target
 
 
 def test_trace_flag_shows_every_step():
     out = run("--trace").stdout
     assert "== Trace: all 84 steps" in out
     trace = out.partition(SIDE_BY_SIDE)[0]
-    steps = [line for line in trace.splitlines() if re.match(r"^\s+\d+  \d{4}  ", line)]
+    steps = [line for line in trace.splitlines() if re.match(r"^\s+\d+  0x[0-9a-f]{4}  ", line)]
     assert [int(line.split()[0]) for line in steps] == list(range(1, 85))
     assert "more; --trace" not in out
 
@@ -92,9 +124,11 @@ ERRORS = [
     ("JMP -3\nHALT\n", 1, "JMP needs a label or an offset, not '-3'"),
     ("PUSH 0\nJZ nowhere\nHALT\n", 2, "unknown label 'nowhere'"),
     ("a:\nPUSH 1\na:\nHALT\n", 3, "label 'a' is defined twice"),
-    ("PUSH 1\nJMP 3\nHALT\n", 2, "jump target 3 is not the start of an instruction"),
-    ("PUSH 1\nJMP 99\nHALT\n", 2, "jump target 99 is outside the code (0..8)"),
-    ("JMP end\nHALT\nend:\n", 1, "jump target 4 is outside the code (0..3)"),
+    ("PUSH 1\nJMP 3\nHALT\n", 2, "jump target 0x0003 is not the start of an instruction"),
+    ("PUSH 1\nJMP 0x3\nHALT\n", 2, "jump target 0x0003 is not the start of an instruction"),
+    ("PUSH 1\nJMP 99\nHALT\n", 2, "jump target 0x0063 is outside the code (0x0000..0x0008)"),
+    ("JMP end\nHALT\nend:\n", 1, "jump target 0x0004 is outside the code (0x0000..0x0003)"),
+    ("JMP 0xg\nHALT\n", 1, "JMP needs a label or an offset, not '0xg'"),
     ("; nothing here\n", 1, "the program has no instructions"),
     ("PUSH 1\nMUL\nHALT\n", 2, "MUL needs 2 values on the stack, but it has 1"),
     ("PRINT\nHALT\n", 1, "PRINT needs 1 value on the stack, but it has 0"),

@@ -8,7 +8,10 @@
   INTERNAL_ERROR) end with a Japanese message and a non-zero exit code, never a
   traceback, and every fd and mapping is closed.
 - The kvm-exits page shows the lines that are the same on every machine as the program
-  prints them.
+  prints them; the counts are the same on a kernel without KVM_GET_STATS_FD (before 5.14),
+  which a test simulates by making that ioctl fail as an old kernel does (ENOTTY).
+- kvm-hello's claims about CS: left at its reset value (base 0xffff0000) with RIP = 0x1000,
+  the guest fetches from 0xffff1000; a test maps the code there and runs it.
 - The ctypes structures, ioctl numbers and exit reasons match <linux/kvm.h> (compiled
   with gcc), and the guest code listings assemble (GNU as) to the bytes the programs load.
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import io
 import os
 import re
 import shutil
@@ -27,6 +31,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -144,6 +149,33 @@ def test_exits_output_and_timings(kvm):
     assert loop > 0 and cpuid > max(out, loop), "a batch of 1000 CPUIDs costs more than one OUT"
     assert 0 < per_cpuid < out * 10
     assert per_cpuid == pytest.approx((cpuid - loop) / kvm_exits.BATCH, abs=0.01)
+
+
+def test_exits_counts_are_right_without_kernel_statistics(kvm, capsys, monkeypatch):
+    """A kernel before 5.14 has no KVM_GET_STATS_FD: the ioctl fails with ENOTTY. The program
+    says so, and still prints the exits and CPUIDs that really ran (it once printed 211000
+    CPUIDs where 210000 ran, because it skipped the counting batches but not their count)."""
+    monkeypatch.setattr(kvm_exits, "ROUNDS", 6)  # a short run: the counts are what matters here
+    monkeypatch.setattr(kvm_exits, "WARMUP", 2)
+    monkeypatch.setattr(kvm_exits, "KVM_GET_STATS_FD", kvm_hello._IO(0xCF))  # no such ioctl
+    ran = []  # every batch the guest really ran: (n, cpuid)
+    original = kvm_exits.time_batch
+
+    def spy(loop, memory, n, cpuid):
+        ran.append((n, cpuid))
+        return original(loop, memory, n, cpuid)
+
+    monkeypatch.setattr(kvm_exits, "time_batch", spy)
+    code, out, err = run_main(kvm_exits, [], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    start = lines.index("--- 1バッチの間にカーネルが数えた回数（KVM_GET_STATS_FD） ---")
+    assert lines[start + 1] == "（このカーネルでは統計を読めません）"
+    cpuids_ran = sum(n for n, cpuid in ran if cpuid)
+    assert f"ゲストが実行したCPUID: {cpuids_ran}回（どれもKVM_RUNからは戻っていません）" in lines
+    assert f"{1 + len(ran):10}  KVM_EXIT_IO" in lines  # the report, then one OUT per batch
+    # The same counts as on a kernel with the statistics: the page shows them as host-independent.
+    assert cpuids_ran == (2 + 6 + 1) * kvm_exits.BATCH and len(ran) == 3 * (2 + 6) + 3
 
 
 def kernel_has_binary_stats() -> bool:
@@ -343,6 +375,52 @@ def test_unexpected_mmio_in_exits(kvm, capsys, monkeypatch):
     code, _, err = run_main(kvm_exits, [], capsys)
     assert code == 1
     assert "GPA 0x9000（2バイト）にはデバイスがありません" in err
+
+
+def test_cs_left_at_reset_fetches_from_0xffff1000(kvm, capsys):
+    """kvm-hello's quiz and text: if setup_real_mode set only RIP = 0x1000 and left CS at its
+    reset value (selector 0xf000, base 0xffff0000), the first fetch is CS.base + IP =
+    0xffff1000, not 0xfffffff0. Map the guest code there (and nothing at 0x1000) and run it."""
+    with ExitStack() as stack:
+        kvm_fd = kvm_hello.open_kvm(kvm)
+        stack.callback(os.close, kvm_fd)
+        vm_fd = kvm_hello.create_vm(stack, kvm_fd)
+        data = kvm_hello.add_memory(stack, vm_fd, slot=0, guest_phys_addr=0x1000, size=0x1000)
+        data.write(kvm_hello.MESSAGE_ADDR - 0x1000, kvm_hello.MESSAGE + b"\0")  # DS:SI = 0000:1100
+        high = kvm_hello.add_memory(stack, vm_fd, slot=1, guest_phys_addr=0xFFFF1000, size=0x1000)
+        high.write(0, kvm_hello.GUEST_CODE)
+        vcpu = kvm_hello.Vcpu(stack, kvm_fd, vm_fd)
+        sregs = vcpu.get_sregs()
+        assert (sregs.cs.selector, sregs.cs.base) == (0xF000, 0xFFFF0000), "the reset value"
+        assert vcpu.get_regs().rip == 0xFFF0
+        for seg in (sregs.ds, sregs.es, sregs.ss):  # setup_real_mode without its CS line
+            seg.base, seg.selector = 0, 0
+        vcpu.set_sregs(sregs)
+        vcpu.set_regs(kvm_hello.KvmRegs(rip=0x1000, rflags=0x2))
+        out = io.StringIO()
+        counts = kvm_hello.run_guest(vcpu, out)
+        assert out.getvalue() == kvm_hello.MESSAGE.decode()
+        assert counts == {"KVM_EXIT_IO": len(kvm_hello.MESSAGE), "KVM_EXIT_HLT": 1}
+        assert vcpu.get_regs().rip == len(kvm_hello.GUEST_CODE) + 0x1000  # IP, under CS.base 0xffff0000
+        assert vcpu.get_sregs().cs.base == 0xFFFF0000
+
+
+def test_out_exit_rip_follows_the_pages_rule(kvm):
+    """kvm-hello's exercise 4: after KVM_EXIT_IO for an OUT, RIP is either at the OUT (VT-x/AMD-V:
+    KVM completes the instruction on the next KVM_RUN) or past it (KVM's instruction emulator,
+    as on PVM). Either way the next KVM_RUN leaves RIP past the OUT."""
+    with ExitStack() as stack:
+        kvm_fd = kvm_hello.open_kvm(kvm)
+        stack.callback(os.close, kvm_fd)
+        vm_fd = kvm_hello.create_vm(stack, kvm_fd)
+        memory = kvm_hello.add_memory(stack, vm_fd, slot=0, guest_phys_addr=0x1000, size=0x1000)
+        memory.write(0, bytes([0xE6, 0x42, 0xF4]))  # out 0x42, al; hlt
+        vcpu = kvm_hello.Vcpu(stack, kvm_fd, vm_fd)
+        kvm_hello.setup_real_mode(vcpu, entry=0x1000)
+        assert vcpu.run_once() == kvm_hello.KVM_EXIT_IO
+        assert vcpu.get_regs().rip in (0x1000, 0x1002)
+        assert vcpu.run_once() == kvm_hello.KVM_EXIT_HLT
+        assert vcpu.get_regs().rip == 0x1003  # past the HLT on every host
 
 
 class FakeVcpu:

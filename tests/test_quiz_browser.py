@@ -270,7 +270,7 @@ def test_read_toggle_and_progress_page(chapter_page):
     page.goto(base_url + "progress/")
     row = page.locator('[data-progress-page="fixture-chapter"]')
     assert row.locator("[data-progress-state]").inner_text() == "読了"
-    assert row.locator("[data-progress-score]").inner_text() == "1 / 2問"
+    assert row.locator("[data-progress-score]").inner_text() == "正解1・不正解0・未回答1（全2問）"
     summary = page.locator("[data-progress-summary]").inner_text()
     published = page.locator('[data-progress-page][data-tracked="true"][data-published="true"]').count()
     assert f"公開中の{published}章のうち1章を読了（{int(100 / published + 0.5)}%）" in summary
@@ -278,6 +278,21 @@ def test_read_toggle_and_progress_page(chapter_page):
     assert unwritten.count() >= 1  # fixture-unwritten, whatever the real course has written
     for row in unwritten.all():
         assert row.locator("[data-progress-state]").inner_text() == "準備中"
+    # The home page's path quiz is not a chapter.
+    assert page.locator('[data-progress-page=""]').count() == 0
+
+
+def test_progress_tells_wrong_answers_from_unanswered(chapter_page):
+    """'0 of 2' used to mean both 'all wrong' and 'not started'."""
+    page, base_url = chapter_page
+    page.goto(base_url + "progress/")
+    row = page.locator('[data-progress-page="fixture-chapter"]')
+    assert row.locator("[data-progress-score]").inner_text() == "正解0・不正解0・未回答2（全2問）"
+    page.goto(base_url + "fixture-chapter/")
+    answer(page, '[data-quiz-id="fixture-first"]', 1)
+    page.goto(base_url + "progress/")
+    assert row.locator("[data-progress-score]").inner_text() == "正解0・不正解1・未回答1（全2問）"
+    assert "正解0問・不正解1問・未回答" in page.locator("[data-progress-summary]").inner_text()
 
 
 def test_export_reset_import_restores_the_record(chapter_page, tmp_path):

@@ -7,7 +7,8 @@ real one does not list it yet; draft pages not in the nav are left out.
 The widget and the Python lab (docs/labs/bytecode_vm.py) must agree: for the sample,
 for edited programs and for every kind of error, the test runs the lab as a reader
 would (``python3 bytecode_vm.py --json FILE``) and compares the widget's final state
-(output, stack, locals, pc, steps) and its error (kind, line, message) with it.
+(output, stack, locals, pc, steps) and its error (kind, line, message) with it. Both show
+addresses the same way (0x and four hex digits) and accept jump targets in hex or decimal.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ BAD_PROGRAMS = {
     "unknown-label": ("PUSH 0\nJZ nowhere\nHALT\n", 2, "unknown-label"),
     "duplicate-label": ("a:\nPUSH 1\na:\nHALT\n", 3, "duplicate-label"),
     "jump-out-of-range": ("PUSH 1\nJMP 3\nHALT\n", 2, "jump-out-of-range"),
+    "jump-out-of-range-hex": ("PUSH 1\nJMP 0x63\nHALT\n", 2, "jump-out-of-range"),
+    "bad-operand-hex": ("PUSH 1\nJMP 0xg\nHALT\n", 2, "bad-operand"),
     "jump-out-of-range-end": ("JMP end\nHALT\nend:\n", 1, "jump-out-of-range"),
     "empty-program": ("; only a comment\n\n", 1, "empty-program"),
     "stack-underflow": ("PUSH 1\nADD\nHALT\n", 2, "stack-underflow"),
@@ -59,7 +62,9 @@ GOOD_PROGRAMS = {
            "end: LOAD s\n  PRINT\n  halt   ; lower case works too\n",
     "wrap": "PUSH 2147483647\nPUSH 1\nADD\nPRINT\nPUSH 65536\nPUSH 65536\nMUL\nPRINT\n"
             "PUSH -5\nPUSH 3\nSUB\nDUP_FREE: PUSH 7\nPUSH 7\nEQ\nPRINT\nPRINT\nPUSH 9\nHALT\n",
+    "hex-jump": "PUSH 0\nJZ 0x0009\nHALT\nPUSH 7\nPRINT\nJMP 0X0008\n",  # 0x0009: PUSH 7
 }
+GOOD_OUTPUTS = {"sum": [55], "wrap": [-2147483648, 0, 1, -8], "hex-jump": [7]}  # wrap: like the JVM's int
 
 
 def widget_project(root: Path, pages=PAGES) -> Path:
@@ -256,6 +261,8 @@ def test_listing_bytes_are_the_labs(ja_page, lab):
                                              for i in range(rows.count()))]
     assert got == expected
     assert rows.nth(1).locator("th").inner_text() == "STORE 0 (n)"
+    assert rows.nth(7).locator("td").nth(1).inner_text() == "0x0016"  # the lab's base: 0x-hex
+    assert rows.nth(7).locator("th").inner_text() == "JZ 0x0030"
 
 
 @pytest.mark.parametrize("steps", [1, 4, 8, 19, 20])
@@ -309,10 +316,7 @@ def test_edited_program_runs_like_the_lab(ja_page, tmp_path, name):
     expected = lab_json(tmp_path, GOOD_PROGRAMS[name])
     assert expected["error"] is None
     assert widget_state(widget) == expected
-    if name == "sum":
-        assert expected["output"] == [55]
-    else:
-        assert expected["output"] == [-2147483648, 0, 1, -8]  # 32-bit wrap-around, like the JVM's int
+    assert expected["output"] == GOOD_OUTPUTS[name]
     widget.locator('[data-action="sample"]').click()
     assert widget.locator("[data-source]").input_value().startswith("; factorials")
     assert widget_state(widget)["steps"] == 0 and widget.locator("[data-listing] tbody tr").count() == 20
@@ -347,9 +351,9 @@ def test_english_page_uses_english_strings_and_the_labs_messages(en_page, tmp_pa
         assert widget.get_by_role("button", name=label, exact=True).is_visible()
     assert widget.get_by_label("Program (assembly; from ; to the end of the line is a comment)").is_visible()
     widget.locator('[data-action="step"]').click()
-    assert "1 step done. pc 0005; next: line 3, STORE 0 (n)." in widget.locator("[data-status]").inner_text()
+    assert "1 step done. pc 0x0005; next: line 3, STORE 0 (n)." in widget.locator("[data-status]").inner_text()
     widget.locator('[data-action="run"]').click()
-    assert "Stopped at HALT (pc 0048, 84 steps)." in widget.locator("[data-status]").inner_text()
+    assert "Stopped at HALT (pc 0x0030, 84 steps)." in widget.locator("[data-status]").inner_text()
     assert not re.search("[\u3040-\u30ff\u3400-\u9fff]", widget.inner_text())
     for name, (program, line, _) in BAD_PROGRAMS.items():
         load_program(widget, program)
@@ -403,7 +407,7 @@ def test_without_javascript_the_listing_and_output_are_readable(browser, widget_
     program = lab.assemble(lab.SAMPLE_PROGRAM)
     assert table.locator("tbody tr").count() == len(program.lines)
     assert table.locator("thead th").all_inner_texts() == ["オフセット", "バイト列", "行", "命令"]
-    assert table.locator('tr[data-offset="22"]').inner_text().split("\t") == ["0022", "21 30 00", "10", "JZ 48"]
+    assert table.locator('tr[data-offset="22"]').inner_text().split("\t") == ["0x0016", "21 30 00", "10", "JZ 0x0030"]
     assert widget.locator("[data-static-output]").inner_text() == "1\n2\n6\n24\n120"
     assert "84ステップでHALTに達します" in widget.locator("[data-static-summary]").inner_text()
     context.close()

@@ -8,6 +8,10 @@ The expected counts are computed here, independently of the script: with n guest
 and m nested levels left after large pages, nested paging costs (n+1)(m+1)−1
 references, native and shadow paging n, a TLB hit 0; the final data access is
 never counted.
+
+The lab presets (``lab_walks`` in the data) replay walks that the kvm-paging lab
+recorded; tests/test_lab_kvm_paging.py checks those records against the lab's output
+and the lab's counting rule against ``references`` here.
 """
 
 from __future__ import annotations
@@ -145,6 +149,7 @@ def test_japanese_texts_have_no_stray_spaces(hook):
     japanese = "[\u3040-\u30ff\u3400-\u9fff。、）]"
     texts = [data.intro.ja, data.formula.ja, data.large_pages.ja, data.tlb.ja, data.final_access.ja]
     texts += [mode.explain.ja for _, mode in data.modes]
+    texts += [data.lab_walks.intro.ja]
     for text in texts:
         assert not re.search(f"{japanese} [A-Za-z0-9\u3040-\u30ff\u3400-\u9fff]", text), text
         assert not re.search("[Ａ-Ｚａ-ｚ０-９]", text), text
@@ -198,6 +203,19 @@ def test_unknown_mode_fails_with_file_and_line(tmp_path):
     assert f"{path}:{line + 1}: modes.shadows: Extra inputs are not permitted" in stderr
     modes = line_of(text, "\nmodes:") + 2
     assert f"{path}:{modes}: modes.shadow: Field required" in stderr
+
+
+def test_lab_walk_whose_index_does_not_match_its_gva_fails(tmp_path):
+    old = "        - {table: PT, index: 4, entry_gpa: \"0x6020\""
+    stderr, text, path = break_data(tmp_path, old, old.replace("index: 4", "index: 5"))
+    line = line_of(text, '    - gva: "0x8080604010"')
+    assert f"{path}:{line}: lab_walks.walks.0: PT index 5 is not the one in GVA 0x8080604010" in stderr
+
+
+def test_lab_walk_with_too_many_levels_for_its_page_fails(hook):
+    text = DATA.read_text(encoding="utf-8").replace("      page: 2m\n", "      page: 1g\n")
+    with pytest.raises(hook._yaml_data.DataError, match=r"lab_walks\.walks\.1: a 1g page is reached through PML4, PDPT"):
+        hook.load(text, "page-walk.yml")
 
 
 def test_malformed_yaml_fails_with_file_and_line(tmp_path):
@@ -346,6 +364,44 @@ def test_keyboard_only(ja_page):
     assert count(widget) == 0
 
 
+def explain_after(widget, steps: int) -> str:
+    action(widget, "reset")
+    for _ in range(steps):
+        action(widget, "step")
+    return widget.locator("[data-explain]").inner_text()
+
+
+def test_lab_preset_replays_the_recorded_walk(ja_page):
+    widget = ja_page.locator(WIDGET)
+    choose(widget, guest_levels=5, page_size="1g", tlb="hit")
+    choose(widget, preset="0")  # GVA 0x8080604010, a 4 KiB page
+    values = {name: widget.locator(f'select[data-setting="{name}"]').input_value()
+              for name in ("guest-levels", "nested-levels", "page-size", "tlb", "mode")}
+    assert values == {"guest-levels": "4", "nested-levels": "4", "page-size": "4k", "tlb": "miss", "mode": "nested"}
+    assert "= 24回" in widget.locator("[data-total]").inner_text()
+    # Nested: reference 1 reads KVM's table (not recorded); 5, 10, 15, 20 read the guest's entries.
+    assert "読めない" in explain_after(widget, 1)
+    assert "ハンズオンの記録: PML4[1]（GPA 0x1008）= 0x0000000000004023" in explain_after(widget, 5)
+    assert "PT[4]（GPA 0x6020）= 0x8000000000153063" in explain_after(widget, 20)
+    assert "GVA 0x8080604010 → GPA 0x153010" in explain_after(widget, 25)  # the data access
+    # Natively the CPU reads the same guest entries one after the other.
+    choose(widget, mode="native")
+    assert "PDPT[2]（GPA 0x4010）= 0x0000000000005023" in explain_after(widget, 2)
+    # With shadow paging the CPU walks KVM's shadow table, which the lab could not read.
+    choose(widget, mode="shadow")
+    text = explain_after(widget, 1)
+    assert "読めない" in text and "PML4[1]" not in text
+    # The 2 MiB walk: three guest levels.
+    choose(widget, mode="nested", preset="1")
+    assert widget.locator('select[data-setting="page-size"]').input_value() == "2m"
+    assert "= 15回" in widget.locator("[data-total]").inner_text()
+    assert "PD[4]（GPA 0x5020）= 0x80000000002000a3" in explain_after(widget, 12)
+    # Another page size is no longer the lab's walk.
+    choose(widget, page_size="4k")
+    assert widget.locator('select[data-setting="preset"]').input_value() == ""
+    assert "ハンズオンの記録" not in explain_after(widget, 5)
+
+
 def test_english_page_uses_english_strings(en_page):
     widget = en_page.locator(WIDGET)
     assert widget.locator('button[data-action="step"]').inner_text() == "Step"
@@ -357,6 +413,8 @@ def test_english_page_uses_english_strings(en_page):
         widget.locator("[data-total]").inner_text()
     assert "Nested paging (EPT/NPT) 24" in widget.locator("[data-compare]").inner_text()
     assert "data" in widget.locator("[data-final]").inner_text()
+    choose(widget, preset="0")
+    assert "Lab record: PML4[1] (GPA 0x1008) = 0x0000000000004023." in explain_after(widget, 5)
     assert re.search("[\u3040-\u30ff\u3400-\u9fff]", widget.inner_text()) is None
 
 
@@ -375,6 +433,10 @@ def test_without_javascript_the_formula_and_counts_are_readable(browser, widget_
             want = expected("nested", guest, nested, size, "miss")
             assert row.locator(f'td[data-page-size="{size}"]').inner_text() == f"{want}回"
     assert "VM exit" in static.inner_text()
+    lab = static.locator('table[data-lab-walk="0x8080604010"]')
+    assert lab.locator("tbody tr").count() == 4
+    assert "0x8000000000153063" in lab.inner_text() and "GPA 0x153010" in static.inner_text()
+    assert static.locator('table[data-lab-walk="0x8080812340"] tbody tr').count() == 3
     context.close()
     assert log.problems() == []
 

@@ -12,6 +12,10 @@ Standard library only, Python 3.11 or later. The course page is /labs/bytecode-v
 (ハンズオン3: 小さなプロセスVMを作る). The widget on that page runs the same machine in
 the browser: it reads SAMPLE_PROGRAM, OPCODES and STEP_LIMIT from this file, so change
 them here.
+
+Addresses (offsets in the code, the pc, jump targets) are shown in hexadecimal with a
+0x prefix, like the bytes of the code. A jump target may be written as a label, a
+decimal number (15) or a hexadecimal one (0x0f).
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ done:
 #   "int"   a signed 32-bit integer, 4 bytes, little-endian       (PUSH)
 #   "local" the slot number of a local variable, 1 byte           (LOAD, STORE)
 #   "label" an absolute byte offset in the code, 2 bytes, l.-e.   (JMP, JZ)
+#           (written as a label, 15 or 0x0f; shown as 0x000f)
 OPCODES = {
     "HALT": (0x00, None),
     "PUSH": (0x01, "int"),
@@ -82,7 +87,13 @@ NAMES = {code: name for name, (code, _) in OPCODES.items()}
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:(.*)$")
 INTEGER = re.compile(r"^[+-]?[0-9]+$")
+OFFSET = re.compile(r"^(0[xX][0-9a-fA-F]+|[0-9]+)$")  # a jump target written as a number
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def addr(offset: int) -> str:
+    """An address as the lab shows it everywhere: hexadecimal, 0x and at least 4 digits."""
+    return f"0x{offset:04x}"
 
 
 def wrap32(value: int) -> int:
@@ -162,7 +173,7 @@ def assemble(text: str) -> Program:
             code.append(names.index(operand))
         elif kind == "label":
             operand = words[1]
-            if not (NAME.match(operand) or INTEGER.match(operand) and operand[0] not in "+-"):
+            if not (NAME.match(operand) or OFFSET.match(operand)):
                 raise VMError("bad-operand", number, f"{name} needs a label or an offset, not '{operand}'")
             jumps.append((len(code), operand, number))
             code += b"\0\0"
@@ -173,14 +184,14 @@ def assemble(text: str) -> Program:
             if operand not in labels:
                 raise VMError("unknown-label", number, f"unknown label '{operand}'")
             target = labels[operand]
-        else:
-            target = int(operand)
+        else:                                     # 15 or 0x0f
+            target = int(operand, 16) if operand[:2].lower() == "0x" else int(operand)
         if target >= len(code):
             raise VMError("jump-out-of-range", number,
-                          f"jump target {target} is outside the code (0..{len(code) - 1})")
+                          f"jump target {addr(target)} is outside the code ({addr(0)}..{addr(len(code) - 1)})")
         if target not in lines:
             raise VMError("jump-out-of-range", number,
-                          f"jump target {target} is not the start of an instruction")
+                          f"jump target {addr(target)} is not the start of an instruction")
         code[position:position + 2] = target.to_bytes(2, "little")
     return Program(bytes(code), lines, names, source)
 # --8<-- [end:assemble]
@@ -191,7 +202,7 @@ def decode(program: Program, pc: int) -> tuple[str, int | None, int]:
     """The instruction at pc: (name, operand or None, offset of the next instruction)."""
     code = program.code
     if code[pc] not in NAMES:
-        raise VMError("bad-opcode", program.lines.get(pc, 0), f"unknown opcode 0x{code[pc]:02x} at {pc}")
+        raise VMError("bad-opcode", program.lines.get(pc, 0), f"unknown opcode 0x{code[pc]:02x} at {addr(pc)}")
     name = NAMES[code[pc]]
     kind = OPCODES[name][1]
     size = OPERAND_SIZE[kind]
@@ -205,12 +216,14 @@ def decode(program: Program, pc: int) -> tuple[str, int | None, int]:
 
 
 def show(program: Program, pc: int) -> str:
-    """The instruction at pc as text, e.g. 'LOAD 0 (n)' or 'JZ 47'."""
+    """The instruction at pc as text, e.g. 'LOAD 0 (n)' or 'JZ 0x0030'."""
     name, operand, _ = decode(program, pc)
     if operand is None:
         return name
     if OPCODES[name][1] == "local":
         return f"{name} {operand} ({program.names[operand]})"
+    if OPCODES[name][1] == "label":
+        return f"{name} {addr(operand)}"
     return f"{name} {operand}"
 # --8<-- [end:decode]
 
@@ -298,7 +311,7 @@ def listing(program: Program) -> list[str]:
     while pc < len(program.code):
         _, _, next_pc = decode(program, pc)
         raw = " ".join(f"{b:02x}" for b in program.code[pc:next_pc])
-        out.append(f"{pc:04d}    {raw:<15} {program.lines[pc]:>4}  {show(program, pc)}")
+        out.append(f"{addr(pc)}  {raw:<15} {program.lines[pc]:>4}  {show(program, pc)}")
         pc = next_pc
     slots = " ".join(f"{slot}={name}" for slot, name in enumerate(program.names))
     out.append(f"locals: {slots or '(none)'}")
@@ -343,15 +356,22 @@ def python_side() -> tuple[list[str], list[str]]:
     namespace: dict = {}
     exec(compile(FACTORIALS_SOURCE, "<factorials>", "exec"), namespace)
     function = namespace["factorials"]
-    plain = [f"{i.positions.lineno or '':>4}  {i.offset:04d}  {i.opname}" + ("" if i.arg is None else f" {i.arg}")
-             + (f" ({i.argrepr})" if i.argrepr else "") for i in dis.get_instructions(function)]
+    plain = [f"{i.positions.lineno or '':>4}  {addr(i.offset)}  {i.opname}" + ("" if i.arg is None else f" {i.arg}")
+             + (f" ({argrepr(i)})" if i.argrepr else "") for i in dis.get_instructions(function)]
     with contextlib.redirect_stdout(io.StringIO()):
         for _ in range(20):                     # warm it up: 3.11 specializes hot code
             function()
-    changed = [f"{i.offset:04d}  {i.opname}"
+    changed = [f"{addr(i.offset)}  {i.opname}"
                for i, j in zip(dis.get_instructions(function, adaptive=True), dis.get_instructions(function))
                if i.opname != j.opname]
     return plain, changed
+
+
+def argrepr(instruction: dis.Instruction) -> str:
+    """dis's note on the operand, with a jump's target in hex like this VM's ('to 0x0058')."""
+    if instruction.argrepr.startswith("to ") and isinstance(instruction.argval, int):
+        return f"to {addr(instruction.argval)}"
+    return instruction.argrepr
 # --8<-- [end:python]
 
 
@@ -359,7 +379,7 @@ def side_by_side(program: Program) -> list[str]:
     ours = []
     pc = 0
     while pc < len(program.code):
-        ours.append(f"{program.lines[pc]:>4}  {pc:04d}  {show(program, pc)}")
+        ours.append(f"{program.lines[pc]:>4}  {addr(pc)}  {show(program, pc)}")
         pc = decode(program, pc)[2]
     theirs, changed = python_side()
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -371,6 +391,7 @@ def side_by_side(program: Program) -> list[str]:
         out.append(f"{left:<{width}}  {right}".rstrip())
     out.append(f"this VM: {len(ours)} instructions, {len(program.code)} bytes.")
     out.append(f"CPython: {len(theirs)} instructions; dis hides the inline CACHE entries.")
+    out.append("Offsets are hexadecimal in both columns; dis itself prints them in decimal.")
     out.append("")
     out.append(f"After 20 calls, dis(factorials, adaptive=True) shows {len(changed)} "
                "instructions replaced at run time:")
@@ -382,7 +403,8 @@ TRACE_SHOWN = 20   # trace steps shown without --trace
 
 
 def report(program: Program, path: str, full_trace: bool, compare: bool) -> int:
-    print(f"== Assembled: {len(program.lines)} instructions, {len(program.code)} bytes ==")
+    print(f"== Assembled: {len(program.lines)} instructions, {len(program.code)} bytes "
+          "(offsets and bytes in hex) ==")
     print("\n".join(listing(program)))
     print()
     rows = []
@@ -390,7 +412,7 @@ def report(program: Program, path: str, full_trace: bool, compare: bool) -> int:
     def trace(state: State, pc: int):
         if full_trace or len(rows) < TRACE_SHOWN:
             stack = "[" + " ".join(map(str, state.stack)) + "]"
-            rows.append(f"{state.steps:>4}  {pc:04d}  {show(program, pc):<16}  {stack:<12}  "
+            rows.append(f"{state.steps:>4}  {addr(pc)}  {show(program, pc):<16}  {stack:<12}  "
                         f"{locals_text(program, state)}")
 
     error = None
@@ -400,7 +422,7 @@ def report(program: Program, path: str, full_trace: bool, compare: bool) -> int:
         error, state = caught, caught.state
     shown = "all" if full_trace or state.steps <= len(rows) else f"first {len(rows)} of"
     print(f"== Trace: {shown} {state.steps} steps (stack and locals after each step) ==")
-    print("step  pc    instruction       stack         locals")
+    print("step  pc      instruction       stack         locals")
     print("\n".join(rows))
     if len(rows) < state.steps:
         print(f"... ({state.steps - len(rows)} more; --trace shows every step)")
@@ -413,7 +435,7 @@ def report(program: Program, path: str, full_trace: bool, compare: bool) -> int:
         return 1
     stack = "[" + " ".join(map(str, state.stack)) + "]"
     print("== Final state ==")
-    print(f"HALT at pc {state.pc:04d} (line {program.lines[state.pc]}) after {state.steps} steps; "
+    print(f"HALT at pc {addr(state.pc)} (line {program.lines[state.pc]}) after {state.steps} steps; "
           f"stack {stack}; locals {locals_text(program, state)}")
     if compare:
         print()

@@ -137,7 +137,8 @@ class ExitLoop:
 
     def __init__(self, vcpu: Vcpu, device: AddOneRegister, out):
         self.vcpu, self.device, self.out = vcpu, device, out
-        self.counts: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()  # KVM_RUNから戻った理由ごとの回数
+        self.cpuids = 0  # ゲストに実行させたCPUIDの回数（time_batchが数える）
 
     def run_until_port(self, port: int) -> None:
         """ゲストがportにOUTするまで動かします。途中のMMIOはデバイスに任せます。"""
@@ -161,7 +162,7 @@ class ExitLoop:
 
 
 # --8<-- [start:stats]
-KVM_GET_STATS_FD = _IO(0xCE)  # vCPU ioctl（api.rst §4.133、Linux 5.14以降）
+KVM_GET_STATS_FD = _IO(0xCE)  # vCPU ioctl（api.rst §4.133、Linux 5.14以降。それより前はENOTTY）
 STAT_NAMES = ("exits", "io_exits", "mmio_exits", "insn_emulation")  # x86の統計の名前
 
 
@@ -207,6 +208,8 @@ def time_batch(loop: ExitLoop, memory, n: int, cpuid: bool) -> int:
     """ゲストに1バッチ（n回のループ + OUT 1回）を実行させ、KVM_RUNの時間をナノ秒で返します。"""
     memory.write(PARAM_N - GUEST_ADDR, n.to_bytes(2, "little"))  # ゲストのメモリに引数を書く
     memory.write(PARAM_MODE - GUEST_ADDR, int(cpuid).to_bytes(2, "little"))
+    if cpuid:
+        loop.cpuids += n  # 実際に実行させた回数を数える（表示する回数は計算で出さない）
     start = time.perf_counter_ns()
     loop.run_until_port(PORT_BATCH_DONE)  # 途中でユーザー空間に戻るのは最後のOUTだけ
     return time.perf_counter_ns() - start
@@ -226,15 +229,19 @@ def measure(loop: ExitLoop, memory) -> dict[str, float]:
 BATCH_KINDS = {"out": (1, False), "loop": (BATCH, False), "cpuid": (BATCH, True)}
 
 
-def count_in_kernel(loop: ExitLoop, memory, stats: VcpuStats) -> dict[str, dict[str, int]]:
-    """各種類のバッチを1回ずつ実行し、その間にカーネルの統計がいくつ増えたかを返します。"""
+def count_in_kernel(loop: ExitLoop, memory, stats: VcpuStats | None) -> dict[str, dict[str, int]] | None:
+    """各種類のバッチを1回ずつ実行し、その間にカーネルの統計がいくつ増えたかを返します。
+
+    統計を読めないカーネル（statsがNone）でも同じバッチを実行して、Noneを返します。
+    そのため、KVM_RUNから戻った回数とCPUIDの回数は、どのカーネルでも同じになります。
+    """
     deltas = {}
     for kind, (n, cpuid) in BATCH_KINDS.items():
-        before = stats.read()
+        before = stats.read() if stats else {}
         time_batch(loop, memory, n, cpuid)
-        after = stats.read()
+        after = stats.read() if stats else {}
         deltas[kind] = {name: after[name] - before[name] for name in after}
-    return deltas
+    return deltas if stats else None
 # --8<-- [end:measure]
 
 
@@ -246,7 +253,7 @@ LABELS = {
 }
 
 
-def report(medians, counts: Counter[str], kernel_counts, out) -> None:
+def report(medians, counts: Counter[str], cpuids: int, kernel_counts, out) -> None:
     per_cpuid = (medians["cpuid"] - medians["loop"]) / BATCH
     print(f"--- 時間（{ROUNDS}回ずつ測った中央値） ---", file=out)
     for kind, label in LABELS.items():
@@ -256,7 +263,6 @@ def report(medians, counts: Counter[str], kernel_counts, out) -> None:
     print("--- KVM_RUNから戻った理由ごとの回数（ユーザー空間から見えたexit） ---", file=out)
     for name, count in sorted(counts.items(), key=lambda item: -item[1]):
         print(f"{count:10}  {name}", file=out)
-    cpuids = (WARMUP + ROUNDS + 1) * BATCH
     print(f"ゲストが実行したCPUID: {cpuids}回（どれもKVM_RUNからは戻っていません）", file=out)
 
     print("--- 1バッチの間にカーネルが数えた回数（KVM_GET_STATS_FD） ---", file=out)
@@ -290,11 +296,10 @@ def exits(device: str, out=None) -> None:
         print(f"KVM_EXIT_IO   OUT ポート0x{PORT_RESULT:x}: ゲストが読んだ値 = {value}", file=out)
 
         medians = measure(loop, memory)
-        stats = open_stats(stack, vcpu)
-        kernel_counts = count_in_kernel(loop, memory, stats) if stats else None
+        kernel_counts = count_in_kernel(loop, memory, open_stats(stack, vcpu))
         memory.write(PARAM_N - GUEST_ADDR, (0).to_bytes(2, "little"))  # N = 0: ゲストはHLTで止まる
         loop.run_until_halt()
-        report(medians, loop.counts, kernel_counts, out)
+        report(medians, loop.counts, loop.cpuids, kernel_counts, out)
 # --8<-- [end:main]
 
 

@@ -12,7 +12,7 @@
 標準ライブラリだけで動きます（Python 3.11以上、x86-64のLinux）。
 構造体とioctlの番号はLinuxの<linux/kvm.h>と同じもので、コメントの「api.rst §x」は
 カーネルの文書 Documentation/virt/kvm/api.rst
-（https://docs.kernel.org/virt/kvm/api.html）の節の番号です。番号はLinux 6.xの版で
+（https://docs.kernel.org/virt/kvm/api.html）の節の番号です。番号はLinux 6.12の版で
 確かめたもので、版によってずれることがあります。見つからなければioctlの名前で探してください。
 
 importしても何もしません。ハンズオン2（kvm_exits.py）がここの定義を使います。
@@ -375,10 +375,11 @@ class Vcpu:
 def setup_real_mode(vcpu: Vcpu, entry: int) -> None:
     """vCPUを、CS:IP = 0000:entry から命令を読むリアルモードにします。
 
-    作ったばかりのvCPUはリアルモード（CR0のPEビットが0）ですが、CSのベースが
-    0xFFFF0000、RIPが0xFFF0なので、メモリを置いていない0xFFFFFFF0から命令を
-    読もうとします。CSを0にして、私たちが書いたメモリから始めさせます
-    （api.rst §4.14 KVM_SET_SREGS、§4.12 KVM_SET_REGS）。
+    作ったばかりのvCPUはx86のリセット直後の状態です。リアルモード（CR0のPEビットが0）で、
+    CSのベースが0xFFFF0000、RIPが0xFFF0なので、最初の命令はメモリを置いていない
+    0xFFFFFFF0から読まれます。RIPだけをentryにしても、CSのベースが残っていれば
+    0xFFFF0000 + entryから読まれます。CSのベースも0にして、私たちが書いたメモリから
+    始めさせます（api.rst §4.14 KVM_SET_SREGS、§4.12 KVM_SET_REGS）。
     """
     sregs = vcpu.get_sregs()
     for seg in (sregs.cs, sregs.ds, sregs.es, sregs.ss):

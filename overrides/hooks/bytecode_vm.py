@@ -34,7 +34,7 @@ LAB = Path("labs") / "bytecode_vm.py"
 STRINGS = {
     "ja": {
         "intro": "実習のVMが、サンプルのプログラム（1!から5!までを表示する繰り返し）を組み立てた結果です。"
-                 "左から、オフセット（10進数）、命令のバイト列（16進数）、ソースの行番号、命令です。",
+                 "左から、オフセット（0x付きの16進数）、命令のバイト列（16進数）、ソースの行番号、命令です。",
         "listing": "サンプルを組み立てた結果",
         "offset": "オフセット",
         "bytes": "バイト列",
@@ -47,7 +47,7 @@ STRINGS = {
     },
     "en": {
         "intro": "The lab's VM assembled the sample program (a loop that prints 1! to 5!). "
-                 "The columns are the offset (decimal), the instruction's bytes (hexadecimal), "
+                 "The columns are the offset (hexadecimal, with 0x), the instruction's bytes (hexadecimal), "
                  "the source line and the instruction.",
         "listing": "The sample, assembled",
         "offset": "Offset",
@@ -130,12 +130,12 @@ def render(language: str, uid: str) -> str:
         _, _, next_pc = _lab.decode(program, pc)
         raw = " ".join(f"{b:02x}" for b in program.code[pc:next_pc])
         rows.append(
-            f'<tr data-offset="{pc}"><td>{pc:04d}</td><td>{raw}</td>'
+            f'<tr data-offset="{pc}"><td>{_lab.addr(pc)}</td><td>{raw}</td>'
             f"<td>{program.lines[pc]}</td><td>{_e(_lab.show(program, pc))}</td></tr>"
         )
         pc = next_pc
     local_text = " ".join(f"{name}={value}" for name, value in zip(program.names, state.locals))
-    summary = strings["summary"].format(steps=state.steps, pc=f"{state.pc:04d}", locals=local_text)
+    summary = strings["summary"].format(steps=state.steps, pc=_lab.addr(state.pc), locals=local_text)
     output = "\n".join(str(value) for value in state.output)
     script = _widget.script_json(script_data(_lab, language))
     return "\n".join([

@@ -24,7 +24,7 @@ from typing import Annotated
 
 from mkdocs.exceptions import PluginError
 from mkdocs.utils import get_relative_url
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 import _yaml_data  # beside this file; MkDocs puts the hook's folder on sys.path
 
@@ -33,10 +33,12 @@ CHAPTER_LINK = re.compile(r"\[\[(?P<slug>[a-z0-9/-]*)(?P<anchor>#[a-z0-9-]+)?(?:
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 STRINGS = {
-    "ja": {"chapter": "章", "learn": "この章で分かること", "status": "状態",
-           "ready": "公開中", "soon": "準備中"},
-    "en": {"chapter": "Chapter", "learn": "What you will learn", "status": "Status",
-           "ready": "available", "soon": "coming soon"},
+    "ja": {"chapter": "章", "learn": "この章で分かること", "time": "時間", "soon": "準備中",
+           "minutes": "約{}分", "work": "＋作業{}分", "japanese_only": "",
+           "total": "全章を順に読むと約{}時間です（ハンズオンでプログラムを動かす時間は別に約{}時間）。"},
+    "en": {"chapter": "Chapter", "learn": "What you will learn", "time": "Time", "soon": "coming soon",
+           "minutes": "{} min", "work": " + {} min hands-on", "japanese_only": " (in Japanese only for now)",
+           "total": "Reading every chapter in order takes about {} hours (plus about {} hours running the labs)."},
 }
 
 
@@ -52,6 +54,18 @@ class Part(BaseModel):
     title: Localized
 
 
+Minutes = Annotated[int, Field(gt=0, le=600)]
+Anchor = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+
+
+class ReadingTime(BaseModel):
+    """Minutes to read the page in each edition (en once it is translated)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ja: Minutes
+    en: Minutes | None = None
+
+
 class CoursePage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slug: Annotated[str, StringConstraints(pattern=r"^(?:[a-z0-9-]+(?:/[a-z0-9-]+)*)?$")]
@@ -59,6 +73,10 @@ class CoursePage(BaseModel):
     title: Localized
     summary: Localized
     tracked: bool
+    minutes: ReadingTime | None = None
+    work_minutes: Minutes | None = None  # a lab's hands-on time, on top of reading
+    requires: list[str] = []
+    sections: dict[Anchor, Minutes] = {}  # sections a learning route may list on their own
 
 
 class Course(BaseModel):
@@ -75,6 +93,9 @@ class Course(BaseModel):
         for page in self.pages:
             if page.slug and page.part not in part_ids:
                 raise ValueError(f"page '{page.slug}' has unknown part {page.part!r}")
+            unknown = [slug for slug in page.requires if slug not in slugs]
+            if unknown:
+                raise ValueError(f"page '{page.slug}' requires unknown pages {unknown}")
         return self
 
 
@@ -183,14 +204,40 @@ def _chapter_map(language: str, files) -> str:
     out = ['<div class="chapter-map" markdown>', ""]
     for part in _course.parts:
         out += [f"### {getattr(part.title, language)} {{#part-{part.id}}}", ""]
-        out += [f"| {strings['chapter']} | {strings['learn']} | {strings['status']} |", "|---|---|---|"]
+        out += [f"| {strings['chapter']} | {strings['learn']} | {strings['time']} |", "|---|---|---|"]
         for page in (p for p in _course.pages if p.part == part.id):
             title = getattr(page.title, language)
             source = _source_for(page.slug, files)
             cell = f"[{title}]({source})" if source else title
-            status = strings["ready"] if source else strings["soon"]
-            out.append(f"| {cell} | {getattr(page.summary, language)} | {status} |")
+            if source and language != "ja" and not files.get_file_from_path(f"{page.slug}.{language}.md"):
+                cell += strings["japanese_only"]
+            out.append(f"| {cell} | {getattr(page.summary, language)} | {_time(page, language, bool(source))} |")
         out.append("")
-    out += ["</div>", ""]
+    reading, work = _course_hours(language)
+    out += [strings["total"].format(reading, work), "", "</div>", ""]
     return "\n".join(out)
 
+
+def _minutes(page: CoursePage, language: str) -> int | None:
+    if page.minutes is None:
+        return None
+    return getattr(page.minutes, language) or page.minutes.ja
+
+
+def _time(page: CoursePage, language: str, written: bool) -> str:
+    strings = STRINGS[language]
+    minutes = _minutes(page, language)
+    if not written or minutes is None:
+        return strings["soon"]
+    return strings["minutes"].format(minutes) + (strings["work"].format(page.work_minutes) if page.work_minutes else "")
+
+
+def _course_hours(language: str) -> tuple[str, str]:
+    """Whole-course reading and hands-on time, in hours rounded to the half hour."""
+    reading = sum(_minutes(p, language) or 0 for p in _course.pages if p.tracked)
+    work = sum(p.work_minutes or 0 for p in _course.pages if p.tracked)
+
+    def hours(minutes: int) -> str:
+        return f"{round(minutes / 30) / 2:g}"
+
+    return hours(reading), hours(work)

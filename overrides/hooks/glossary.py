@@ -3,11 +3,17 @@
 - ``<!-- glossary -->`` (on /glossary/) becomes every entry, each with
   ``data-term="key"`` and ``id="key"``, its Japanese and English names, the
   definition and a link to the chapter that explains it.
-- In every other page, the first occurrence of a term in each h2 section becomes a
-  link to its glossary entry whose ``title`` (shown by Material's tooltips on hover
-  and focus) gives the term in both languages and its one-line definition. Once
-  per section, because onboarding documents link readers straight into sections.
-  Code, links, headings and raw HTML are left alone.
+- In every other page a term becomes a link to its glossary entry at its first
+  use on the page, and again in a later h2 section only when that section is far
+  from the last link (``FAR`` characters of prose): onboarding documents link
+  readers straight into sections, but a term underlined in every section is noise.
+  Never in code, links, headings, tables, figures, summaries or box titles.
+- Each page that links terms carries their cards once, as JSON
+  (``<script type="application/json" data-glossary-cards>``);
+  ``assets/javascripts/glossary-card.js`` shows a term's card on hover and focus,
+  and on a touch screen on the first tap (a second tap, or the card's link, opens
+  the glossary). Without JavaScript the link simply opens the glossary. The card
+  used to be a ``title`` on every link, which repeated long definitions in the HTML.
 
 Markdown's abbr extension is not used for this: it matches on ``\\b`` word
 boundaries, which never occur inside Japanese text (ハイパーコールで), and it
@@ -16,6 +22,7 @@ could not link to the entry.
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as etree
 from pathlib import Path
@@ -31,7 +38,14 @@ from pydantic import BaseModel, ConfigDict, RootModel, StringConstraints, model_
 import _yaml_data  # beside this file; MkDocs puts the hook's folder on sys.path
 
 MARKER = "<!-- glossary -->"
-SKIP_TAGS = {"code", "pre", "a", "abbr", "h1", "h2", "h3", "h4", "h5", "h6", "script", "style", "kbd", "samp", "button"}
+SKIP_TAGS = {
+    "code", "pre", "a", "abbr", "h1", "h2", "h3", "h4", "h5", "h6", "script", "style", "kbd", "samp", "button",
+    # A link in a table cell, a caption or a summary competes with what is around it
+    # (a <summary> is itself interactive: a link inside it is nested-interactive).
+    "table", "figure", "figcaption", "summary",
+}
+SKIP_CLASSES = {"admonition-title"}
+FAR = 4000  # characters of prose after which a later section links a term again
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 STRINGS = {
     "ja": {"chapter": "詳しくは", "soon": "準備中", "reading": "読み"},
@@ -72,6 +86,7 @@ class _State:
     by_surface: dict[str, Term] = {}
     href: str = ""
     language: str = "ja"
+    used: dict[str, Term] = {}  # terms linked on this page, for its cards
 
 
 _state = _State()
@@ -81,51 +96,64 @@ _state = _State()
 
 
 class _TermLinker(Treeprocessor):
+    """Link each term at its first use on the page, and again only in a far section."""
+
     def run(self, root: etree.Element) -> None:
         if _state.pattern is None:
             return
-        seen: set[str] = set()
+        self.offset = 0  # characters of prose seen so far
+        self.last: dict[str, int] = {}  # term key -> offset of its last link
+        self.section: set[str] = set()  # terms linked in the current h2 section
         for child in list(root):
             if child.tag == "h2":
-                seen = set()
-            self._visit(child, seen)
+                self.section = set()
+            self._visit(child)
 
-    def _visit(self, el: etree.Element, seen: set[str]) -> None:
-        if el.tag in SKIP_TAGS:
+    def _visit(self, el: etree.Element) -> None:
+        if el.tag in SKIP_TAGS or SKIP_CLASSES & set((el.get("class") or "").split()):
             return
         if el.text:
-            el.text, created = self._split(el.text, seen)
+            el.text, created = self._split(el.text)
             for index, new in enumerate(created):
                 el.insert(index, new)
         for child in list(el):
             if child.get("class") == "glossary-term":
                 continue
-            self._visit(child, seen)
+            self._visit(child)
             if child.tail:
-                child.tail, created = self._split(child.tail, seen)
+                child.tail, created = self._split(child.tail)
                 position = list(el).index(child)
                 for offset, new in enumerate(created, start=1):
                     el.insert(position + offset, new)
 
-    def _split(self, text: str, seen: set[str]):
+    def _wanted(self, key: str, at: int) -> bool:
+        if key in self.section:
+            return False
+        return key not in self.last or at - self.last[key] >= FAR
+
+    def _split(self, text: str):
         """Return (text before the first new link, [links, each carrying its tail])."""
         created: list[etree.Element] = []
         head, last = None, 0
         for match in _state.pattern.finditer(text):
             term = _state.by_surface[match.group(0)]
-            if term.key in seen:
+            at = self.offset + match.start()
+            if not self._wanted(term.key, at):
                 continue
-            seen.add(term.key)
+            self.section.add(term.key)
+            self.last[term.key] = at
+            _state.used[term.key] = term
             before = text[last:match.start()]
             if created:
                 created[-1].tail = before
             else:
                 head = before
             link = etree.Element("a", {"href": f"{_state.href}#{term.key}", "class": "glossary-term",
-                                       "title": _card_text(term, _state.language)})
+                                       "data-glossary": term.key})
             link.text = match.group(0)
             created.append(link)
             last = match.end()
+        self.offset += len(text)
         if not created:
             return text, []
         created[-1].tail = text[last:]
@@ -208,10 +236,29 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
         _state.pattern = None  # no links from the glossary to itself
         return markdown.replace(MARKER, _glossary_html(language, page, files))
     _state.pattern, _state.by_surface = _pattern_for(language)
+    _state.used = {}
     # A link to the Markdown file: MkDocs resolves it (to the English glossary in
     # the English build) and checks that the anchor exists.
     _state.href = get_relative_url("glossary.md", page.file.src_uri)
     return markdown
+
+
+def on_page_content(html, page, config, files, **kwargs):
+    """Give the page the cards of the terms it links, once each."""
+    if not _state.used:
+        return html
+    language = getattr(page.file, "locale", None) or "ja"
+    cards = {key: _card(term, language) for key, term in sorted(_state.used.items())}
+    _state.used = {}
+    page.meta["glossary_cards"] = True
+    payload = json.dumps(cards, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    return html + f'\n<script type="application/json" data-glossary-cards>{payload}</script>\n'
+
+
+def _card(term: Term, language: str) -> dict[str, str]:
+    """A card: the term's names in both languages, and its one-line definition."""
+    name, _, definition = _card_text(term, language).partition(": ")
+    return {"name": name, "def": definition}
 
 
 def _line_of_key(path: Path, key: str) -> int | str:

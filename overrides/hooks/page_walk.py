@@ -12,16 +12,21 @@
 - The data is validated when the build starts, used or not: a bad file stops the
   build with ``page-walk.yml:LINE: field: what is wrong``.
 - The counts never include the final data access (「最終的なデータアクセスを除く」).
+- ``lab_walks`` (optional) are walks that the kvm-paging lab (docs/labs/kvm_paging.py)
+  recorded: the widget offers them as presets and annotates each guest-table read with
+  the entry the lab found; without JavaScript they are a static table. Each walk is
+  checked here (levels for its page size, indices taken from its GVA) and against the
+  lab's own output in tests/test_lab_kvm_paging.py.
 """
 
 from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from mkdocs.exceptions import PluginError
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 import _widget  # beside this file: shared widget plumbing
 import _yaml_data  # beside this file; MkDocs puts the hook's folder on sys.path
@@ -43,6 +48,9 @@ STRINGS = {
         "native": "ネイティブ・シャドウのときは、4 KiBのページでn回（4段なら4回、5段なら5回）、"
                   "2 MiBでn−1回、1 GiBでn−2回です。TLBに当たれば、どの方式でも0回です。",
         "unit": "{count}回",
+        "lab_caption": "ハンズオンの記録: GVA {gva}（{size}のページ）",
+        "lab_head": ("段", "索引", "エントリのGPA", "エントリ（実行後）"),
+        "lab_gpa": "→ GPA {gpa}",
     },
     "en": {
         "caption": "References with nested paging (TLB miss, final data access not counted)",
@@ -53,6 +61,9 @@ STRINGS = {
                   "(4 for 4 levels, 5 for 5), n−1 with 2 MiB pages and n−2 with 1 GiB pages. "
                   "A TLB hit costs 0 in every mode.",
         "unit": "{count}",
+        "lab_caption": "Lab record: GVA {gva} ({size} page)",
+        "lab_head": ("Table", "Index", "Entry GPA", "Entry (after the run)"),
+        "lab_gpa": "→ GPA {gpa}",
     },
 }
 
@@ -79,6 +90,47 @@ class Modes(BaseModel):
     nested: Mode
 
 
+Hex = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]+$")]
+TABLES = ("PML4", "PDPT", "PD", "PT")
+SHIFTS = {"PML4": 39, "PDPT": 30, "PD": 21, "PT": 12}
+
+
+class LabStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    table: Literal["PML4", "PDPT", "PD", "PT"]
+    index: Annotated[int, Field(ge=0, le=511)]
+    entry_gpa: Hex
+    entry: Hex
+
+
+class LabWalk(BaseModel):
+    """One walk the lab printed: a GVA, the guest entries read on the way, the GPA."""
+
+    model_config = ConfigDict(extra="forbid")
+    gva: Hex
+    page: Literal["4k", "2m", "1g"]
+    steps: list[LabStep]
+    gpa: Hex
+
+    @model_validator(mode="after")
+    def _walk_fits_the_page_size(self):
+        fewer = {key: drop for key, _, drop in PAGE_SIZES}[self.page]
+        tables = TABLES[: len(TABLES) - fewer]
+        if [step.table for step in self.steps] != list(tables):
+            raise ValueError(f"a {self.page} page is reached through {', '.join(tables)}")
+        gva = int(self.gva, 16)
+        for step in self.steps:
+            if step.index != (gva >> SHIFTS[step.table]) & 0x1FF:
+                raise ValueError(f"{step.table} index {step.index} is not the one in GVA {self.gva}")
+        return self
+
+
+class LabWalks(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    intro: Localized
+    walks: list[LabWalk]
+
+
 class PageWalk(BaseModel):
     model_config = ConfigDict(extra="forbid")
     intro: Localized
@@ -87,6 +139,7 @@ class PageWalk(BaseModel):
     large_pages: Localized
     tlb: Localized
     final_access: Localized
+    lab_walks: LabWalks | None = None
 
 
 def load(text: str, source: str) -> PageWalk:
@@ -177,10 +230,34 @@ def render(data: PageWalk, language: str, uid: str) -> str:
         f'<dl class="page-walk__modes">{modes}</dl>',
         f'<p>{_e(text(data.large_pages))}</p>',
         f'<p>{_e(text(data.tlb))}</p>',
+        _lab_tables(data, language, strings),
         "</div>",
         f'<script type="application/json" data-page-walk-data>{payload}</script>',
         "</div>",
     ])
+
+
+def _lab_tables(data: PageWalk, language: str, strings: dict) -> str:
+    """The lab's recorded walks as static tables (shown without JavaScript)."""
+    if data.lab_walks is None:
+        return ""
+    sizes = {key: label for key, label, _ in PAGE_SIZES}
+    head = "".join(f'<th scope="col">{_e(name)}</th>' for name in strings["lab_head"])
+    parts = [f'<p>{_e(getattr(data.lab_walks.intro, language, None) or data.lab_walks.intro.en)}</p>']
+    for walk in data.lab_walks.walks:
+        rows = "".join(
+            f"<tr><th scope=\"row\">{step.table}</th><td>{step.index}</td><td><code>{step.entry_gpa}</code></td>"
+            f"<td><code>{step.entry}</code></td></tr>"
+            for step in walk.steps
+        )
+        caption = strings["lab_caption"].format(gva=walk.gva, size=sizes[walk.page])
+        parts.append(
+            f'<div class="page-walk__table-wrap" role="region" tabindex="0" aria-label="{_e(caption)}">'
+            f'<table class="page-walk__table" data-lab-walk="{walk.gva}"><caption>{_e(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            f'<p class="page-walk__lab-gpa">{_e(strings["lab_gpa"].format(gpa=walk.gpa))}</p></div>'
+        )
+    return "".join(parts)
 
 
 def _formula_html(text: str) -> str:
@@ -202,6 +279,12 @@ def _script_data(data: PageWalk, language: str) -> dict:
         "largePages": text(data.large_pages),
         "tlb": text(data.tlb),
         "finalAccess": text(data.final_access),
+        "labWalks": [] if data.lab_walks is None else [
+            {"gva": walk.gva, "page": walk.page, "gpa": walk.gpa,
+             "steps": [step.model_dump() for step in walk.steps]}
+            for walk in data.lab_walks.walks
+        ],
+        "labIntro": "" if data.lab_walks is None else text(data.lab_walks.intro),
     }
 
 

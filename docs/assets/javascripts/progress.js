@@ -11,12 +11,14 @@
       read: "読了",
       unread: "未読",
       noQuiz: "—",
-      score: function (right, total) { return right + " / " + total + "問"; },
-      summary: function (read, chapters, right, total) {
+      score: function (right, wrong, open, total) {
+        return "正解" + right + "・不正解" + wrong + "・未回答" + open + "（全" + total + "問）";
+      },
+      summary: function (read, chapters, right, wrong, open, total) {
         var reading = chapters
           ? "公開中の" + chapters + "章のうち" + read + "章を読了（" + Math.round((read / chapters) * 100) + "%）。"
           : "読了の印を付けられる章はまだ公開されていません。";
-        return reading + "クイズは" + total + "問中" + right + "問正解。";
+        return reading + "クイズは全" + total + "問のうち、正解" + right + "問・不正解" + wrong + "問・未回答" + open + "問。";
       },
       exported: "学習の記録を書き出しました。",
       imported: "学習の記録を読み込みました。",
@@ -34,12 +36,14 @@
       read: "Read",
       unread: "Not read",
       noQuiz: "—",
-      score: function (right, total) { return right + " / " + total; },
-      summary: function (read, chapters, right, total) {
+      score: function (right, wrong, open, total) {
+        return right + " correct, " + wrong + " wrong, " + open + " unanswered (of " + total + ")";
+      },
+      summary: function (read, chapters, right, wrong, open, total) {
         var reading = chapters
           ? "Read " + read + " of " + chapters + " published chapters (" + Math.round((read / chapters) * 100) + "%). "
           : "No chapter that can be marked as read has been published yet. ";
-        return reading + "Quiz: " + right + " of " + total + " questions correct.";
+        return reading + "Quiz: of " + total + " questions, " + right + " correct, " + wrong + " wrong, " + open + " unanswered.";
       },
       exported: "Your learning record was exported.",
       imported: "Your learning record was imported.",
@@ -66,7 +70,9 @@
   }
 
   function render() {
-    var chapters = 0, read = 0, right = 0, total = 0;
+    // Answered right, answered wrong and not answered are three different states:
+    // "0 of 7" must not mean both "all wrong" and "not started".
+    var chapters = 0, read = 0, right = 0, wrong = 0, open = 0, total = 0;
     rows().forEach(function (row) {
       var published = row.getAttribute("data-published") === "true";
       var tracked = row.getAttribute("data-tracked") === "true";
@@ -79,16 +85,20 @@
         row.querySelector("[data-progress-state]").textContent = isRead ? strings.read : strings.unread;
         row.setAttribute("data-read", String(isRead));
       }
-      var correct = ids.filter(function (id) {
+      var counts = { right: 0, wrong: 0, open: 0 };
+      ids.forEach(function (id) {
         var saved = record.question(id);
-        return saved && saved.correct;
-      }).length;
-      right += correct;
+        counts[!saved ? "open" : saved.correct ? "right" : "wrong"] += 1;
+      });
+      right += counts.right;
+      wrong += counts.wrong;
+      open += counts.open;
       total += ids.length;
       row.querySelector("[data-progress-score]").textContent =
-        ids.length ? strings.score(correct, ids.length) : strings.noQuiz;
+        ids.length ? strings.score(counts.right, counts.wrong, counts.open, ids.length) : strings.noQuiz;
     });
-    app.querySelector("[data-progress-summary]").textContent = strings.summary(read, chapters, right, total);
+    app.querySelector("[data-progress-summary]").textContent =
+      strings.summary(read, chapters, right, wrong, open, total);
   }
 
   function say(text, isError) {

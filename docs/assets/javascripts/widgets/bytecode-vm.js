@@ -14,7 +14,9 @@
  *
  * The assembler and the step function follow the lab's assemble() and step() line by
  * line: same checks in the same order, same error kinds and lines, and the English
- * messages are the lab's messages word for word. Keep them in step.
+ * messages are the lab's messages word for word. Keep them in step. Addresses (offsets,
+ * the pc, jump targets) are shown as the lab shows them: hexadecimal, 0x and at least
+ * four digits (addr()); a jump target may be written as 15 or 0x0f, as in the lab.
  */
 (function () {
   "use strict";
@@ -48,7 +50,7 @@
       edited: "プログラムが変更されています。「組み立てる」を押すと反映されます。",
       current: "実行する命令",
       ready: function (n, bytes) {
-        return n + "命令・" + bytes + "バイトに組み立てました。pc 0000、0ステップ。「1歩進む」で最初の命令を実行します。";
+        return n + "命令・" + bytes + "バイトに組み立てました。pc 0x0000、0ステップ。「1歩進む」で最初の命令を実行します。";
       },
       at: function (pc, steps, line, text) {
         return steps + "ステップ実行しました。pc " + pc + "、次は" + line + "行目の " + text + " です。";
@@ -75,7 +77,7 @@
         needsLabel: function (a) { return a.name + "にはラベルか番地が必要です（「" + a.operand + "」はどちらでもありません）"; },
         empty: function () { return "プログラムに命令がありません"; },
         unknownLabel: function (a) { return "ラベル「" + a.label + "」は定義されていません"; },
-        outside: function (a) { return "飛び先" + a.target + "がコードの外です（0.." + a.last + "）"; },
+        outside: function (a) { return "飛び先" + a.target + "がコードの外です（" + a.first + ".." + a.last + "）"; },
         notStart: function (a) { return "飛び先" + a.target + "は命令の先頭ではありません"; },
         badOpcode: function (a) { return a.pc + "に不明なオペコード0x" + a.hex + "があります"; },
         stepLimit: function (a) { return a.limit + "ステップで止めました（無限ループかもしれません）"; },
@@ -112,7 +114,7 @@
       edited: "The program has changed. Press “Assemble” to use it.",
       current: "next instruction",
       ready: function (n, bytes) {
-        return "Assembled: " + count(n, "instruction") + ", " + count(bytes, "byte") + ". pc 0000, 0 steps. Press “Step” to run the first instruction.";
+        return "Assembled: " + count(n, "instruction") + ", " + count(bytes, "byte") + ". pc 0x0000, 0 steps. Press “Step” to run the first instruction.";
       },
       at: function (pc, steps, line, text) {
         return count(steps, "step") + " done. pc " + pc + "; next: line " + line + ", " + text + ".";
@@ -140,7 +142,7 @@
         needsLabel: function (a) { return a.name + " needs a label or an offset, not '" + a.operand + "'"; },
         empty: function () { return "the program has no instructions"; },
         unknownLabel: function (a) { return "unknown label '" + a.label + "'"; },
-        outside: function (a) { return "jump target " + a.target + " is outside the code (0.." + a.last + ")"; },
+        outside: function (a) { return "jump target " + a.target + " is outside the code (" + a.first + ".." + a.last + ")"; },
         notStart: function (a) { return "jump target " + a.target + " is not the start of an instruction"; },
         badOpcode: function (a) { return "unknown opcode 0x" + a.hex + " at " + a.pc; },
         stepLimit: function (a) { return "stopped after " + a.limit + " steps (an infinite loop?)"; },
@@ -164,7 +166,7 @@
   var NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
   var LABEL = /^([A-Za-z_][A-Za-z0-9_]*)\s*:([\s\S]*)$/;
   var INTEGER = /^[+-]?[0-9]+$/;
-  var DIGITS = /^[0-9]+$/;
+  var OFFSET = /^(0[xX][0-9a-fA-F]+|[0-9]+)$/;  // a jump target written as a number
   var NEEDS = { STORE: 1, JZ: 1, PRINT: 1, ADD: 2, SUB: 2, MUL: 2, LT: 2, EQ: 2 };
 
   function VMError(kind, line, key, args) {
@@ -174,10 +176,11 @@
     this.args = args || {};
   }
 
-  function pad4(n) {
-    var s = String(n);
+  // An address as the lab shows it: hexadecimal, 0x and at least four digits (n: Number or BigInt).
+  function addr(n) {
+    var s = n.toString(16);
     while (s.length < 4) { s = "0" + s; }
-    return s;
+    return "0x" + s;
   }
 
   function hex2(n) {
@@ -251,7 +254,7 @@
         }
         code.push(names.indexOf(operand));
       } else if (kind === "label") {
-        if (!(NAME.test(operand) || DIGITS.test(operand))) {
+        if (!(NAME.test(operand) || OFFSET.test(operand))) {
           throw new VMError("bad-operand", number, "needsLabel", { name: name, operand: operand });
         }
         jumps.push([code.length, operand, number]);
@@ -270,17 +273,19 @@
         }
         value = labels[target];
       } else {
-        var bigTarget = BigInt(target);
+        var bigTarget = BigInt(target);  // "15" or "0x0f"
         if (bigTarget >= BigInt(code.length)) {
-          throw new VMError("jump-out-of-range", line, "outside", { target: bigTarget.toString(), last: code.length - 1 });
+          throw new VMError("jump-out-of-range", line, "outside",
+            { target: addr(bigTarget), first: addr(0), last: addr(code.length - 1) });
         }
         value = Number(bigTarget);
       }
       if (value >= code.length) {
-        throw new VMError("jump-out-of-range", line, "outside", { target: String(value), last: code.length - 1 });
+        throw new VMError("jump-out-of-range", line, "outside",
+          { target: addr(value), first: addr(0), last: addr(code.length - 1) });
       }
       if (!Object.prototype.hasOwnProperty.call(lines, value)) {
-        throw new VMError("jump-out-of-range", line, "notStart", { target: String(value) });
+        throw new VMError("jump-out-of-range", line, "notStart", { target: addr(value) });
       }
       code[position] = value & 255;
       code[position + 1] = (value >>> 8) & 255;
@@ -292,7 +297,7 @@
     var code = program.code;
     var name = data.byCode[code[pc]];
     if (name === undefined) {
-      throw new VMError("bad-opcode", program.lines[pc] || 0, "badOpcode", { hex: hex2(code[pc]), pc: pc });
+      throw new VMError("bad-opcode", program.lines[pc] || 0, "badOpcode", { hex: hex2(code[pc]), pc: addr(pc) });
     }
     var kind = data.opcodes[name][1];
     var size = data.operandSize[String(kind === null ? "None" : kind)];
@@ -314,6 +319,9 @@
     }
     if (data.opcodes[d.name][1] === "local") {
       return d.name + " " + d.operand + " (" + program.names[d.operand] + ")";
+    }
+    if (data.opcodes[d.name][1] === "label") {
+      return d.name + " " + addr(d.operand);
     }
     return d.name + " " + d.operand;
   }
@@ -555,7 +563,7 @@
         mark.setAttribute("data-mark", "");
         row.appendChild(mark);
         var bytes = program.code.slice(pc, d.next).map(hex2).join(" ");
-        [pad4(pc), bytes, String(program.lines[pc]), show(program, pc, data)].forEach(function (text, i) {
+        [addr(pc), bytes, String(program.lines[pc]), show(program, pc, data)].forEach(function (text, i) {
           var cell = i === 3 ? document.createElement("th") : document.createElement("td");
           if (i === 3) {
             cell.scope = "row";
@@ -667,7 +675,7 @@
         outputList.appendChild(el("li", "output-item", String(state.output[i])));
       }
       outputNone.hidden = state.output.length > 0;
-      var pc = pad4(state.pc);
+      var pc = addr(state.pc);
       if (error) {
         status.textContent = strings.stopped(pc, state.steps);
       } else if (state.halted) {

@@ -18,6 +18,13 @@
  * (n+1)(m+1)-1 references with nested paging and n natively or with shadow
  * paging; a TLB hit costs 0. The final data access is never counted.
  * tests/test_widget_page_walk.py computes the same numbers independently.
+ *
+ * Presets (select[data-setting="preset"], only when the data has labWalks): a walk that
+ * the kvm-paging lab recorded. Choosing one sets 4 guest and 4 nested levels, the walk's
+ * page size and a TLB miss, and each read of a guest table (natively, or the last column
+ * of the nested grid) says which entry the lab found there; the data access gives the
+ * GPA. The shadow table and the EPT/NPT tables are KVM's and were not recorded. Changing
+ * a level, the page size or the TLB setting leaves the preset.
  */
 (function () {
   "use strict";
@@ -75,7 +82,16 @@
       flatRow: function (shadow) { return shadow ? "CR3（シャドウ）" : "CR3"; },
       to: "→",
       colNested: function (level) { return "nL" + level; },
-      colGuest: function (level) { return "L" + level; }
+      colGuest: function (level) { return "L" + level; },
+      preset: "ハンズオンの記録",
+      presetNone: "使わない（自由に設定）",
+      presetOption: function (walk) { return "GVA " + walk.gva + "（" + PAGE_LABELS[walk.page] + "）"; },
+      labEntry: function (step) {
+        return "ハンズオンの記録: " + step.table + "[" + step.index + "]（GPA " + step.entry_gpa + "）= " + step.entry + "。";
+      },
+      labData: function (walk) { return "ハンズオンの記録: GVA " + walk.gva + " → GPA " + walk.gpa + "。"; },
+      labHidden: "この表の中身はKVMが管理していて、ハンズオンのVMMからは読めないので記録はありません。",
+      sep: ""
     },
     en: {
       settings: "Settings",
@@ -129,7 +145,16 @@
       flatRow: function (shadow) { return shadow ? "CR3 (shadow)" : "CR3"; },
       to: "→",
       colNested: function (level) { return "nL" + level; },
-      colGuest: function (level) { return "L" + level; }
+      colGuest: function (level) { return "L" + level; },
+      preset: "Lab record",
+      presetNone: "None (free settings)",
+      presetOption: function (walk) { return "GVA " + walk.gva + " (" + PAGE_LABELS[walk.page] + ")"; },
+      labEntry: function (step) {
+        return "Lab record: " + step.table + "[" + step.index + "] (GPA " + step.entry_gpa + ") = " + step.entry + ".";
+      },
+      labData: function (walk) { return "Lab record: GVA " + walk.gva + " → GPA " + walk.gpa + "."; },
+      labHidden: "This table belongs to KVM; the lab's VMM cannot read it, so nothing was recorded.",
+      sep: " "
     }
   };
 
@@ -199,11 +224,33 @@
       }
       steps.push({ row: 0, col: n, ref: 0, text: strings.final });
     }
+    if (settings.lab) {
+      annotate(steps, settings, strings, n, m);
+    }
     if (settings.tlb === "hit") {
       var last = steps[steps.length - 1];
       steps = [{ row: last.row, col: last.col, ref: 0, text: strings.tlbHitStep }];
     }
     return { n: n, m: m, rows: rows, cols: cols, steps: steps, total: count(settings) };
+  }
+
+  /* Add the lab's recorded entries to the steps that read a guest table. */
+  function annotate(steps, settings, strings, n, m) {
+    var walk = settings.lab;
+    var add = function (step, text) { step.text += strings.sep + text; };
+    if (settings.mode === "shadow") {
+      add(steps[0], strings.labHidden);
+    } else if (settings.mode === "nested") {
+      add(steps[0], strings.labHidden);
+      for (var r = 0; r < n; r++) {
+        add(steps[r * (m + 1) + m], strings.labEntry(walk.steps[r]));
+      }
+    } else {
+      for (var i = 0; i < n; i++) {
+        add(steps[i], strings.labEntry(walk.steps[i]));
+      }
+    }
+    add(steps[steps.length - 1], strings.labData(walk));
   }
 
   function count(settings) {
@@ -234,7 +281,8 @@
     var data = JSON.parse(source.textContent);
     var strings = STRINGS[data.lang] || STRINGS.en;
     var uid = root.id || "page-walk-" + (index + 1);
-    var settings = { guest: 4, nested: 4, page: "4k", tlb: "miss", mode: "nested" };
+    var settings = { guest: 4, nested: 4, page: "4k", tlb: "miss", mode: "nested", lab: null };
+    var walks = data.labWalks || [];
     var model = null;
     var position = 0;  // how many steps have been made
 
@@ -263,13 +311,19 @@
       });
       control.addEventListener("change", function () {
         apply(control.value);
+        if (name !== "mode" && name !== "preset" && settings.lab) {
+          settings.lab = null;
+          controls.preset.value = "";
+        }
         rebuild();
       });
       wrap.appendChild(caption);
       wrap.appendChild(control);
       form.appendChild(wrap);
+      controls[name] = control;
       return control;
     }
+    var controls = {};
 
     select("mode", strings.mode, [
       ["native", data.modes.native.label], ["shadow", data.modes.shadow.label], ["nested", data.modes.nested.label]
@@ -282,6 +336,23 @@
            settings.page, function (v) { settings.page = v; });
     select("tlb", strings.tlb, [["miss", strings.tlbMiss], ["hit", strings.tlbHit]],
            settings.tlb, function (v) { settings.tlb = v; });
+    if (walks.length) {
+      select("preset", strings.preset, [["", strings.presetNone]].concat(walks.map(function (walk, i) {
+        return [String(i), strings.presetOption(walk)];
+      })), "", function (v) {
+        settings.lab = v === "" ? null : walks[Number(v)];
+        if (settings.lab) {  // the lab's walk: 4-level tables, a TLB miss, its page size
+          settings.guest = 4;
+          settings.nested = 4;
+          settings.page = settings.lab.page;
+          settings.tlb = "miss";
+          controls["guest-levels"].value = "4";
+          controls["nested-levels"].value = "4";
+          controls["page-size"].value = settings.page;
+          controls.tlb.value = "miss";
+        }
+      });
+    }
     app.appendChild(form);
 
     // --- the totals, the mode's explanation ---------------------------------------
