@@ -1,14 +1,17 @@
-"""The bytecode VM widget: the hook, the build, and the machine in Chromium against the lab.
+"""The bytecode VM widget's model: the lab's machine in the browser, against the lab.
 
-The fixture builds a copy of the site with one page (and its English twin) that holds
-the ``<!-- bytecode-vm -->`` marker. The hook is added to the copied mkdocs.yml if the
-real one does not list it yet; draft pages not in the nav are left out.
+What every widget must do (static part, keyboard, focus, phone, dark, axe, strings,
+hook plumbing) is tests/test_widget_contract.py's; the page is tests/support/widgets.py's
+shared build. This module checks what is the bytecode VM's own:
 
-The widget and the Python lab (docs/labs/bytecode_vm.py) must agree: for the sample,
-for edited programs and for every kind of error, the test runs the lab as a reader
-would (``python3 bytecode_vm.py --json FILE``) and compares the widget's final state
-(output, stack, locals, pc, steps) and its error (kind, line, message) with it. Both show
-addresses the same way (0x and four hex digits) and accept jump targets in hex or decimal.
+- The hook takes the sample, the opcode table, the limits and the error messages
+  (MESSAGES["error.*"], Japanese and English) from the lab, docs/labs/bytecode_vm.py;
+  a broken sample or a broken message stops the build.
+- The widget and the Python lab agree: for the sample, for edited programs and for
+  every kind of error, the test runs the lab as a reader would (``python3 bytecode_vm.py
+  --json FILE``, in the page's language) and compares the widget's final state (output,
+  stack, locals, pc, steps) and its error (kind, line, message) with it. Both show
+  addresses the same way (0x and four hex digits) and accept jump targets in hex or decimal.
 """
 
 from __future__ import annotations
@@ -23,16 +26,15 @@ from pathlib import Path
 import pytest
 
 from tests.support import site, widgets
-from tests.test_accessibility import axe_violations
+from tests.support.lab_language import environment, speaking
+from tests.support.widgets import hooks, widget_site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
+NAME = "bytecode-vm"
 LAB = site.ROOT / "docs" / "labs" / "bytecode_vm.py"
-WIDGET = '[data-widget="bytecode-vm"]'
-
-PAGE_JA = "# バイトコードVM\n\nスタックマシンを動かします。\n\n<!-- bytecode-vm -->\n\n後ろの段落。\n"
-PAGE_EN = "# A bytecode VM\n\nRun a stack machine.\n\n<!-- bytecode-vm -->\n\nA paragraph after it.\n"
-PAGES = {"bytecode-vm-widget.md": PAGE_JA, "bytecode-vm-widget.en.md": PAGE_EN}
+WIDGET = f'[data-widget="{NAME}"]'
+ERROR_LINE = {"ja": "エラー: {line}行目: {message}", "en": "Error: line {line}: {message}"}  # the widget's own wording
 
 # Bad programs, one or more per kind of error: (program, the line the error names, kind).
 BAD_PROGRAMS = {
@@ -42,6 +44,7 @@ BAD_PROGRAMS = {
     "bad-operand-range": ("PUSH 99999999999\nHALT\n", 1, "bad-operand"),
     "bad-operand-extra": ("PUSH 1\nPRINT 1\nHALT\n", 2, "bad-operand"),
     "bad-operand-label": ("PUSH 1\nJMP -3\nHALT\n", 2, "bad-operand"),
+    "bad-operand-two": ("PUSH 1 2\nHALT\n", 1, "bad-operand"),
     "unknown-label": ("PUSH 0\nJZ nowhere\nHALT\n", 2, "unknown-label"),
     "duplicate-label": ("a:\nPUSH 1\na:\nHALT\n", 3, "duplicate-label"),
     "jump-out-of-range": ("PUSH 1\nJMP 3\nHALT\n", 2, "jump-out-of-range"),
@@ -50,6 +53,7 @@ BAD_PROGRAMS = {
     "jump-out-of-range-end": ("JMP end\nHALT\nend:\n", 1, "jump-out-of-range"),
     "empty-program": ("; only a comment\n\n", 1, "empty-program"),
     "stack-underflow": ("PUSH 1\nADD\nHALT\n", 2, "stack-underflow"),
+    "stack-underflow-one": ("PRINT\nHALT\n", 1, "stack-underflow"),
     "unset-local": ("PUSH 1\nSTORE a\nLOAD b\nHALT\n", 3, "unset-local"),
     "ran-off-end": ("PUSH 1\nPRINT\n", 2, "ran-off-end"),
     "step-limit": ("top:\n  JMP top\n", 2, "step-limit"),
@@ -67,15 +71,7 @@ GOOD_PROGRAMS = {
 GOOD_OUTPUTS = {"sum": [55], "wrap": [-2147483648, 0, 1, -8], "hex-jump": [7]}  # wrap: like the JVM's int
 
 
-def widget_project(root: Path, pages=PAGES) -> Path:
-    return widgets.widget_project(root, pages)
-
-
-def open_page(browser, base_url, path="bytecode-vm-widget/", **kwargs):
-    return widgets.open_page(browser, base_url, path, **kwargs)
-
-
-widget_site, ja_page, en_page = widgets.page_fixtures(PAGES, "bytecode-vm-widget/")
+ja_page, en_page = widgets.page_fixtures(NAME)
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +85,14 @@ def lab():
     sys.modules.pop(spec.name, None)
 
 
-def lab_json(tmp_path: Path, program: str | None = None) -> dict:
-    """Run the lab as a reader would, with --json; the sample when program is None."""
+def lab_json(tmp_path: Path, program: str | None = None, language: str = "ja") -> dict:
+    """Run the lab as a reader would, with --json, in ``language``; the sample when program is None."""
     args = [sys.executable, str(LAB), "--json"]
     if program is not None:
         path = tmp_path / "program.asm"
         path.write_text(program, encoding="utf-8")
         args.append(str(path))
-    result = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(args, capture_output=True, text=True, timeout=60, env=environment(language))
     assert "Traceback" not in result.stderr
     state = json.loads(result.stdout)
     assert result.returncode == (1 if state["error"] else 0)
@@ -144,94 +140,61 @@ def load_program(widget, text: str):
     widget.locator('[data-action="assemble"]').click()
 
 
+def disabled(button) -> bool:
+    """The kit marks a button with nothing to do aria-disabled (it keeps the keyboard focus)."""
+    return button.get_attribute("aria-disabled") == "true"
+
+
 def run(widget):
     run_button = widget.locator('[data-action="run"]')
-    if run_button.is_enabled():
+    if not disabled(run_button):
         run_button.click()
 
 
 # --- the hook ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def hook(monkeypatch):
-    """The hook module, loaded the way MkDocs loads it (its folder on sys.path)."""
-    import importlib
-
-    monkeypatch.syspath_prepend(str(site.ROOT / "overrides" / "hooks"))
-    module = importlib.import_module("bytecode_vm")
-
-    class Config:
-        docs_dir = str(site.ROOT / "docs")
-
-    module.on_config(Config())
-    yield module
-    sys.modules.pop("bytecode_vm", None)
-
-
-class FakeFile:
-    def __init__(self, src_uri, locale):
-        self.src_uri, self.locale = src_uri, locale
-
-
-class FakePage:
-    def __init__(self, locale, meta):
-        self.file, self.meta = FakeFile("x.en.md", locale), meta
-
-
-def test_hook_keeps_other_widgets_and_leaves_code_alone(hook):
-    page = FakePage("en", {"widgets": ["other-widget"]})
-    markdown = "# T\n\n```markdown\n<!-- bytecode-vm -->\n```\n\n<!-- bytecode-vm -->\n\nEnd.\n"
-    out = hook.on_page_markdown(markdown, page)
-    assert page.meta["widgets"] == ["other-widget", "bytecode-vm"]
-    assert out.count('data-widget="bytecode-vm"') == 1
-    assert "```markdown\n<!-- bytecode-vm -->\n```" in out
-    assert 'lang="en"' in out and '"lang":"en"' in out
-    block = out[out.index('<div class="bytecode-vm"'):out.index("\nEnd.")].strip()
-    assert block.endswith("</script>\n</div>")
-    assert "\n\n" not in block  # one raw HTML block: Markdown leaves it alone
-    plain = FakePage("ja", {})
-    assert hook.on_page_markdown("# T\n", plain) == "# T\n" and "widgets" not in plain.meta
-
-
-def test_script_data_comes_from_the_lab_and_cannot_close_the_script_tag(hook, lab):
-    data = hook.script_data(lab, "ja")
+def test_script_data_comes_from_the_lab(hooks, lab):
+    hook = hooks(NAME)
+    data = hook.script_data(lab)
     assert data["program"] == lab.SAMPLE_PROGRAM
     assert data["opcodes"] == {name: [code, kind] for name, (code, kind) in lab.OPCODES.items()}
-    assert data["stepLimit"] == lab.STEP_LIMIT
-    html = hook.render("ja", "t-1")
-    script = html.split('<script type="application/json" data-bytecode-vm-data>', 1)[1].split("</script>", 1)[0]
-    assert json.loads(script) == json.loads(hook._widget.script_json(data))
-    assert "<" not in script and "&" not in script
+    assert data["stepLimit"] == lab.STEP_LIMIT and data["maxLocals"] == lab.MAX_LOCALS
+    assert data["maxCode"] == lab.MAX_CODE
 
 
-def test_a_broken_sample_stops_the_build(tmp_path):
-    config = widget_project(tmp_path, {"bytecode-vm-widget.md": PAGE_JA})
-    path = tmp_path / "docs" / "labs" / "bytecode_vm.py"
-    text = path.read_text(encoding="utf-8")
-    old = "        JMP loop\n"
-    assert text.count(old) == 1
-    path.write_text(text.replace(old, "        JMP lop\n"), encoding="utf-8")
-    result = site.build(config, tmp_path / "site", check=False)
-    assert result.returncode != 0
-    assert "bytecode vm:" in result.stderr and "unknown label 'lop'" in result.stderr
+def test_error_messages_are_the_labs_in_both_languages(hooks, lab):
+    """One source of truth: the widget shows the lab's MESSAGES["error.*"], Japanese and English."""
+    hook = hooks(NAME)
+    errors = {key: texts for key, texts in lab.MESSAGES.items() if key.startswith("error.")}
+    assert len(errors) == 20
+    script = hook.WIDGET.strings.script.root
+    for key, texts in errors.items():
+        assert (script[key].ja, script[key].en) == (texts["ja"], texts["en"]), key
+    for language in ("ja", "en"):
+        html = hook.on_page_markdown(f"<!-- {NAME} -->\n", widgets.FakePage(language, {}))
+        sent = json.loads(html.split("<script type=\"application/json\" data-widget-data>", 1)[1]
+                          .split("</script>", 1)[0].replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u0026", "&"))
+        assert {key: sent["strings"][key] for key in errors} == {key: t[language] for key, t in errors.items()}
+    # The widget builds each error's key from the lab's names: every one of them is there.
+    script_source = widgets.WIDGETS[NAME].script.read_text(encoding="utf-8")
+    keys = set(re.findall(r"new VMError\([^,]+,[^,]+,\s*\"(\w+)\"", script_source))
+    assert keys and {f"error.{key}" for key in keys} <= set(errors)
 
 
-# --- the build ---------------------------------------------------------------------------
+def test_a_broken_sample_stops_the_build(hooks, tmp_path):
+    with speaking("en"):
+        message, _, _ = widgets.config_error(hooks, NAME, tmp_path, "labs/bytecode_vm.py",
+                                             "        JMP loop\n", "        JMP lop\n")
+    assert message.startswith("bytecode vm:") and "unknown label 'lop'" in message
 
 
-def test_build_renders_the_static_listing_and_the_data(widget_site, lab):
-    site_dir, _ = widget_site
-    html = (site_dir / "bytecode-vm-widget" / "index.html").read_text(encoding="utf-8")
-    assert html.count('data-widget="bytecode-vm"') == 1
-    assert "assets/stylesheets/widgets/bytecode-vm.css" in html
-    assert "assets/javascripts/widgets/bytecode-vm.js" in html
-    assert '<script type="application/json" data-bytecode-vm-data>' in html
-    assert "<p>後ろの段落。</p>" in html
-    english = (site_dir / "en" / "bytecode-vm-widget" / "index.html").read_text(encoding="utf-8")
-    assert '"lang":"en"' in english and "The sample, assembled" in english
-    other = (site_dir / "index.html").read_text(encoding="utf-8")
-    assert "bytecode-vm.js" not in other
+def test_a_broken_message_stops_the_build(hooks, tmp_path):
+    """A lab message whose languages disagree on the placeholders cannot reach the widget."""
+    message, _, _ = widgets.config_error(hooks, NAME, tmp_path, "labs/bytecode_vm.py",
+                                         '"en": "unknown label \'{label}\'"', '"en": "unknown label \'{name}\'"')
+    assert message.startswith("bytecode vm:") and "MESSAGES['error.unknownLabel']" in message
+    assert "placeholders" in message
 
 
 # --- in the browser: the widget and the lab agree ----------------------------------------------
@@ -248,7 +211,7 @@ def test_sample_runs_to_the_labs_final_state(ja_page, tmp_path, lab):
                         "locals": {"n": 6, "fact": 120}, "output": [1, 2, 6, 24, 120], "error": None}
     assert widget_state(widget) == expected
     assert current_offset(widget) == expected["pc"]
-    assert widget.locator('[data-action="step"]').is_disabled()
+    assert disabled(widget.locator('[data-action="step"]'))
     assert "HALTで停止しました" in widget.locator("[data-status]").inner_text()
 
 
@@ -284,7 +247,7 @@ def test_each_step_matches_the_lab(ja_page, lab, steps):
 def test_back_and_reset(ja_page, lab):
     widget = ja_page.locator(WIDGET)
     step, back, reset = (widget.locator(f'[data-action="{a}"]') for a in ("step", "back", "reset"))
-    assert back.is_disabled() and reset.is_disabled()
+    assert disabled(back) and disabled(reset)
     for _ in range(14):
         step.click()
     assert widget_state(widget)["output"] == [1]
@@ -302,7 +265,7 @@ def test_back_and_reset(ja_page, lab):
     assert widget_state(widget) == {"halted": False, "pc": 0, "steps": 0, "stack": [],
                                     "locals": {}, "output": [], "error": None}
     assert widget.locator("[data-locals] tr[data-unset]").count() == 2
-    assert back.is_disabled() and current_offset(widget) == 0
+    assert disabled(back) and current_offset(widget) == 0
 
 
 @pytest.mark.parametrize("name", list(GOOD_PROGRAMS))
@@ -323,18 +286,18 @@ def test_edited_program_runs_like_the_lab(ja_page, tmp_path, name):
 
 
 @pytest.mark.parametrize("name", list(BAD_PROGRAMS))
-def test_each_error_is_shown_with_the_labs_line(ja_page, tmp_path, name):
+def test_each_error_is_shown_with_the_labs_line_and_message(ja_page, tmp_path, name):
     program, line, kind = BAD_PROGRAMS[name]
     widget = ja_page.locator(WIDGET)
     load_program(widget, program)
     run(widget)
-    expected = lab_json(tmp_path, program)
+    expected = lab_json(tmp_path, program, "ja")
     assert expected["error"]["line"] == line
     assert expected["error"]["kind"] == kind
     assert without_message(widget_state(widget)) == without_message(expected)
     box = widget.locator("[data-error]")
     text = box.inner_text()
-    assert f"エラー: {line}行目: " in text
+    assert ERROR_LINE["ja"].format(line=line, message=expected["error"]["message"]) in text  # the lab's Japanese
     source_line = program.split("\n")[line - 1].rstrip()
     assert f"{line:>4} | {source_line}".rstrip() in text
     assert box.get_attribute("aria-live") == "assertive"
@@ -354,38 +317,18 @@ def test_english_page_uses_english_strings_and_the_labs_messages(en_page, tmp_pa
     assert "1 step done. pc 0x0005; next: line 3, STORE 0 (n)." in widget.locator("[data-status]").inner_text()
     widget.locator('[data-action="run"]').click()
     assert "Stopped at HALT (pc 0x0030, 84 steps)." in widget.locator("[data-status]").inner_text()
-    assert not re.search("[\u3040-\u30ff\u3400-\u9fff]", widget.inner_text())
     for name, (program, line, _) in BAD_PROGRAMS.items():
         load_program(widget, program)
         run(widget)
-        expected = lab_json(tmp_path, program)["error"]
-        assert f"Error: line {line}: {expected['message']}" in widget.locator("[data-error]").inner_text(), name
+        expected = lab_json(tmp_path, program, "en")["error"]
+        assert ERROR_LINE["en"].format(line=line, message=expected["message"]) in \
+            widget.locator("[data-error]").inner_text(), name
 
 
-def test_keyboard_only(ja_page):
+def test_keyboard_edit_and_assemble(ja_page):
+    """Beyond the contract's keyboard walk: edit the program and assemble it with the keyboard only."""
     page = ja_page
     widget = page.locator(WIDGET)
-    widget.locator("[data-source]").focus()
-    for _ in range(8):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.getAttribute('data-action')") == "step":
-            break
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "step"
-    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
-    for _ in range(3):
-        page.keyboard.press("Enter")
-    assert widget.get_attribute("data-steps") == "3"
-    page.keyboard.press("Space")
-    assert widget.get_attribute("data-steps") == "4"
-    page.keyboard.press("Tab")  # run
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "run"
-    page.keyboard.press("Enter")
-    assert widget.get_attribute("data-state") == "halted"
-    # Run is disabled at the end; focus moved to a button that works.
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "back"
-    page.keyboard.press("Enter")
-    assert widget.get_attribute("data-steps") == "83"
-    # Edit with the keyboard, then assemble: an error, shown with its line.
     widget.locator("[data-source]").focus()
     page.keyboard.press("Control+End")
     page.keyboard.type("\nBOGUS\n")
@@ -395,73 +338,17 @@ def test_keyboard_only(ja_page):
     assert widget.get_attribute("data-error-kind") == "unknown-instruction"
     assert widget.get_attribute("data-error-line") == "25"
     # The listing scrolls with the keyboard: it is a focusable region.
-    assert widget.locator('[data-listing]').locator("xpath=..").get_attribute("tabindex") == "0"
+    assert widget.locator("[data-listing]").locator("xpath=..").get_attribute("tabindex") == "0"
 
 
-def test_without_javascript_the_listing_and_output_are_readable(browser, widget_site, lab):
-    context, log, page = open_page(browser, widget_site[1], java_script_enabled=False)
-    widget = page.locator(WIDGET)
-    table = widget.locator("table[data-static-listing]")
-    assert table.is_visible()
-    assert widget.locator("[data-action]").count() == 0
-    program = lab.assemble(lab.SAMPLE_PROGRAM)
-    assert table.locator("tbody tr").count() == len(program.lines)
-    assert table.locator("thead th").all_inner_texts() == ["オフセット", "バイト列", "行", "命令"]
-    assert table.locator('tr[data-offset="22"]').inner_text().split("\t") == ["0x0016", "21 30 00", "10", "JZ 0x0030"]
-    assert widget.locator("[data-static-output]").inner_text() == "1\n2\n6\n24\n120"
-    assert "84ステップでHALTに達します" in widget.locator("[data-static-summary]").inner_text()
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.mark.parametrize("javascript", [True, False])
-def test_fits_a_phone(browser, widget_site, javascript):
-    width = 390
-    context, log, page = open_page(browser, widget_site[1], viewport={"width": width, "height": 844},
-                                   java_script_enabled=javascript)
-    if javascript:
+def test_without_javascript_the_listing_and_output_are_the_labs(browser, widget_site, lab):
+    with widgets.opened(browser, widget_site, NAME, java_script_enabled=False) as page:
         widget = page.locator(WIDGET)
-        for _ in range(6):
-            widget.locator('[data-action="step"]').click()
-        load_program(widget, "PUSH 1\nPUSH 2147483647\nPUSH 2147483647\nMUL\nSTORE a_rather_long_variable_name\n"
-                             "JMP 9999999999999999999999\n")
-    overflow = page.evaluate(
-        "(() => { const r = document.querySelector('[data-widget=\"bytecode-vm\"]');"
-        " return r.scrollWidth - r.clientWidth; })()"
-    )
-    assert overflow <= 0
-    right = page.evaluate("document.querySelector('[data-widget=\"bytecode-vm\"]').getBoundingClientRect().right")
-    assert right <= width
-    if javascript:  # without script, Material's own language menu overflows every page
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-        # Right under the buttons come the stack, the locals and the output, then the listing:
-        # a step's effect is in view without scrolling past the listing.
-        widget = page.locator(WIDGET)
-        tops = {part: widget.locator(f"[data-{part}]").bounding_box()["y"] for part in ("stack", "listing")}
-        assert widget.locator('[data-action="step"]').bounding_box()["y"] < tops["stack"] < tops["listing"]
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_stepped_widget_has_no_serious_accessibility_violation(browser, widget_site, scheme):
-    context, log, page = open_page(browser, widget_site[1], color_scheme=scheme)
-    widget = page.locator(WIDGET)
-    for _ in range(16):
-        widget.locator('[data-action="step"]').click()
-    assert axe_violations(page) == []
-    load_program(widget, "PUSH 1\nADD\nHALT\n")
-    run(widget)
-    assert widget.get_attribute("data-error-kind") == "stack-underflow"
-    assert axe_violations(page) == []
-    context.close()
-    assert log.problems() == []
-
-
-def test_without_javascript_has_no_serious_accessibility_violation(browser, widget_site):
-    # axe needs script: run it in a page that has the static markup but no widget script.
-    context, log, page = open_page(browser, widget_site[1])
-    page.evaluate("""() => { const r = document.querySelector('[data-widget="bytecode-vm"]');
-      r.querySelector('.bytecode-vm__app').remove(); r.querySelector('[data-static]').hidden = false; }""")
-    assert axe_violations(page) == []
-    context.close()
+        table = widget.locator("table[data-static-listing]")
+        assert table.is_visible()
+        program = lab.assemble(lab.SAMPLE_PROGRAM)
+        assert table.locator("tbody tr").count() == len(program.lines)
+        assert table.locator("thead th").all_inner_texts() == ["オフセット", "バイト列", "行", "命令"]
+        assert table.locator('tr[data-offset="22"]').inner_text().split("\t") == ["0x0016", "21 30 00", "10", "JZ 0x0030"]
+        assert widget.locator("[data-static-output]").inner_text() == "1\n2\n6\n24\n120"
+        assert "84ステップでHALTに達します" in widget.locator("[data-static-summary]").inner_text()

@@ -1,42 +1,29 @@
-"""The I/O path widget: its data, its build errors and the step-through in Chromium.
+"""The I/O path widget's model: its data, its data errors, and the step-through in Chromium.
 
-The fixture builds a copy of the site with one page (and its English twin) that
-holds the ``<!-- io-path -->`` marker. The hook is added to the copied mkdocs.yml
-if the real one does not list it yet; draft pages not in the nav are left out.
+What every widget must do (static part, keyboard, focus, Back and Reset, phone, dark,
+axe, strings, hook plumbing) is tests/test_widget_contract.py's; this module checks the
+paths, the counts and the comparison. The page is tests/support/widgets.py's shared build.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support import site, widgets
-from tests.test_accessibility import axe_violations
+from tests.support.widgets import hooks, widget_site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
+NAME = "io-path"
 DATA = site.ROOT / "docs" / "_data" / "io-path.yml"
-WIDGET = '[data-widget="io-path"]'
+WIDGET = f'[data-widget="{NAME}"]'
 PATH_IDS = ["emulation", "virtio", "vhost", "vfio", "sriov"]
 COUNTERS = {"exits": "exit", "copies": "copy", "switches": "switch"}
 
-PAGE_JA = "# I/Oの経路\n\nパケットをたどります。\n\n<!-- io-path -->\n\n後ろの段落。\n"
-PAGE_EN = "# I/O paths\n\nFollow a packet.\n\n<!-- io-path -->\n\nA paragraph after it.\n"
-PAGES = {"io-path-widget.md": PAGE_JA, "io-path-widget.en.md": PAGE_EN}
-
-
-def widget_project(root: Path, pages=PAGES) -> Path:
-    return widgets.widget_project(root, pages)
-
-
-def open_page(browser, base_url, path="io-path-widget/", **kwargs):
-    return widgets.open_page(browser, base_url, path, **kwargs)
-
-
-widget_site, ja_page, en_page = widgets.page_fixtures(PAGES, "io-path-widget/")
+ja_page, en_page = widgets.page_fixtures(NAME)
 
 
 def data() -> dict:
@@ -79,143 +66,51 @@ def test_data_has_the_five_paths_and_the_hand_checked_totals():
             assert hop["explain"]["ja"] and hop["explain"]["en"]
 
 
-def test_japanese_texts_follow_the_style():
-    """Half-width alphanumerics, no space between Japanese and alphanumerics, です・ます."""
-    japanese = "[\u3040-\u30ff\u3400-\u9fff]"
-    problems = []
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "ja" and isinstance(value, str):
-                    if re.search("[Ａ-Ｚａ-ｚ０-９]", value):
-                        problems.append(f"{path}: full-width alphanumerics")
-                    if re.search(f"{japanese} [A-Za-z0-9]|[A-Za-z0-9] {japanese}", value):
-                        problems.append(f"{path}: a space between Japanese and alphanumerics")
-                    if path.endswith(("explain", "summary")) and not value.endswith(("です。", "ます。", "ません。")):
-                        problems.append(f"{path}: not です・ます: {value[-12:]}")
-                else:
-                    walk(value, f"{path}.{key}")
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                walk(item, f"{path}.{index}")
-
-    walk(data(), "io-path")
+def test_explanations_are_in_desu_masu():
+    """Each hop's explanation and each summary is a sentence in です・ます (the style checks are the contract's)."""
+    problems = [f"{path}: {text[-12:]}" for path, text in widgets.texts(data(), "ja")
+                if path.endswith(("explain", "summary")) and not text.endswith(("です。", "ます。", "ません。"))]
     assert problems == []
 
 
-# --- the hook ------------------------------------------------------------------------------
+# --- the hook and data errors ------------------------------------------------------------
 
 
-@pytest.fixture
-def hook(monkeypatch):
-    """The hook module, loaded the way MkDocs loads it (its folder on sys.path)."""
-    import importlib
-    import sys
-
-    monkeypatch.syspath_prepend(str(site.ROOT / "overrides" / "hooks"))
-    module = importlib.import_module("io_path")
-    yield module
-    sys.modules.pop("io_path", None)
-
-
-class FakeFile:
-    def __init__(self, src_uri, locale):
-        self.src_uri, self.locale = src_uri, locale
-
-
-class FakePage:
-    def __init__(self, locale, meta):
-        self.file, self.meta = FakeFile("x.en.md", locale), meta
-
-
-def test_hook_keeps_other_widgets_and_leaves_code_alone(hook):
-    hook._data = hook.load(DATA.read_text(encoding="utf-8"), "io-path.yml")
-    page = FakePage("en", {"widgets": ["other-widget"]})
-    markdown = "# T\n\n```markdown\n<!-- io-path -->\n```\n\n<!-- io-path -->\n\nEnd.\n"
-    out = hook.on_page_markdown(markdown, page)
-    assert page.meta["widgets"] == ["other-widget", "io-path"]
-    assert out.count('data-widget="io-path"') == 1
-    assert "```markdown\n<!-- io-path -->\n```" in out
-    assert 'lang="en"' in out and '"lang":"en"' in out
-    block = out[out.index('<div class="io-path"'):out.index("\nEnd.")].strip()
-    assert block.endswith("</script>\n</div>")
-    assert "\n\n" not in block  # one raw HTML block: Markdown leaves it alone
-    plain = FakePage("ja", {})
-    assert hook.on_page_markdown("# T\n", plain) == "# T\n" and "widgets" not in plain.meta
-
-
-def test_json_for_the_script_cannot_close_the_script_tag(hook):
-    paths = hook.load(DATA.read_text(encoding="utf-8"), "io-path.yml")
-    paths.paths[0].hops[0].explain.ja = "</script><b>&</b>"
-    html = hook.render(paths, "ja", "t-1")
-    script = html.split('<script type="application/json" data-io-path-data>', 1)[1].split("</script>", 1)[0]
-    assert "<" not in script and "&" not in script
-    assert "&lt;/script&gt;&lt;b&gt;&amp;&lt;/b&gt;" in html
-
-
-def test_hook_totals_match_the_yaml(hook):
-    paths = hook.load(DATA.read_text(encoding="utf-8"), "io-path.yml")
+def test_hook_totals_match_the_yaml(hooks):
+    paths = hooks(NAME).WIDGET.data
     assert {path.id: path.totals() for path in paths.paths} == totals_from_yaml()
 
 
-# --- the build ---------------------------------------------------------------------------
+def config_error(hooks, tmp_path, old, new):
+    return widgets.config_error(hooks, NAME, tmp_path, "_data/io-path.yml", old, new)
 
 
-def test_build_renders_the_static_table_and_the_data(widget_site):
-    site_dir, _ = widget_site
-    html = (site_dir / "io-path-widget" / "index.html").read_text(encoding="utf-8")
-    assert html.count('data-widget="io-path"') == 1
-    assert "assets/stylesheets/widgets/io-path.css" in html
-    assert "assets/javascripts/widgets/io-path.js" in html
-    assert '<script type="application/json" data-io-path-data>' in html
-    assert "<p>後ろの段落。</p>" in html
-    english = (site_dir / "en" / "io-path-widget" / "index.html").read_text(encoding="utf-8")
-    assert '"lang":"en"' in english and "Full device emulation (e1000 in QEMU)" in english
-    other = (site_dir / "index.html").read_text(encoding="utf-8")
-    assert "io-path.js" not in other
+line_of = widgets.line_of
 
 
-def break_data(tmp_path: Path, old: str, new: str):
-    """Build a copy of the site whose io-path.yml has ``old`` replaced; return (stderr, text, path)."""
-    config = widget_project(tmp_path, {"io-path-widget.md": PAGE_JA})
-    path = tmp_path / "docs" / "_data" / "io-path.yml"
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"the fixture expects {old!r} once"
-    text = text.replace(old, new)
-    path.write_text(text, encoding="utf-8")
-    result = site.build(config, tmp_path / "site", check=False)
-    assert result.returncode != 0, "the build should have failed"
-    return result.stderr, text, path
-
-
-def line_of(text: str, fragment: str) -> int:
-    return text[: text.index(fragment)].count("\n") + 1
-
-
-def test_unknown_path_id_fails_with_file_and_line(tmp_path):
-    stderr, text, path = break_data(tmp_path, "  - id: vhost\n", "  - id: vhost-user\n")
+def test_unknown_path_id_fails_with_file_and_line(hooks, tmp_path):
+    stderr, text, path = config_error(hooks, tmp_path, "  - id: vhost\n", "  - id: vhost-user\n")
     line = line_of(text, "  - id: vhost-user\n")
     assert (f"io path: {path}:{line}: paths.2.id: unknown path 'vhost-user' "
             "(paths: emulation, virtio, vhost, vfio, sriov)") in stderr
     assert "paths: missing path: vhost" in stderr
 
 
-def test_hop_without_explanation_fails_with_file_and_line(tmp_path):
+def test_hop_without_explanation_fails_with_file_and_line(hooks, tmp_path):
     old = ("      - where: {ja: QEMUのe1000のモデル, en: QEMU's e1000 model}\n"
            "        side: host-user\n        copy: true\n")
     text = DATA.read_text(encoding="utf-8")
     start = text.index(old)
     block = text[start:text.index("      - where:", start + len(old))]
-    stderr, text, path = break_data(tmp_path, block, old)
+    stderr, text, path = config_error(hooks, tmp_path, block, old)
     line = line_of(text, "      - where: {ja: QEMUのe1000のモデル")
     assert f"io path: {path}:{line}: paths.0.hops.4.explain: Field required" in stderr
 
 
-def test_unknown_side_and_bad_flag_fail_with_file_and_line(tmp_path):
+def test_unknown_side_and_bad_flag_fail_with_file_and_line(hooks, tmp_path):
     old = "      - where: {ja: vhostのワーカー（ホストのカーネル）, en: vhost worker (host kernel)}\n        side: host-kernel\n        explain:\n          ja: ioeventfd"
     new = old.replace("side: host-kernel", "side: kernel\n        copy: maybe")
-    stderr, text, path = break_data(tmp_path, old, new)
+    stderr, text, path = config_error(hooks, tmp_path, old, new)
     assert f"{path}:{line_of(text, '        side: kernel')}: paths.2.hops.3.side:" in stderr
     assert f"{path}:{line_of(text, '        copy: maybe')}: paths.2.hops.3.copy:" in stderr
 
@@ -223,10 +118,15 @@ def test_unknown_side_and_bad_flag_fail_with_file_and_line(tmp_path):
 # --- in the browser ----------------------------------------------------------------------
 
 
+def enabled(button) -> bool:
+    """The kit marks a button with nothing to do aria-disabled (it keeps the focus)."""
+    return button.get_attribute("aria-disabled") != "true"
+
+
 def step_to_end(page, widget) -> int:
     steps = 0
     step = widget.locator('[data-action="step"]')
-    while step.is_enabled():
+    while enabled(step):
         step.click()
         steps += 1
         assert current_hop(widget) == steps
@@ -236,14 +136,12 @@ def step_to_end(page, widget) -> int:
 
 def test_static_table_is_replaced_by_the_step_through(ja_page):
     widget = ja_page.locator(WIDGET)
-    assert not widget.locator("[data-static]").is_visible()
     assert widget.locator("input[data-path]").count() == 5
     assert widget.locator('input[data-path="emulation"]').is_checked()
     assert current_hop(widget) == 0
     assert counters(widget) == {"exits": 0, "copies": 0, "switches": 0}
-    assert widget.locator('[data-action="back"]').is_disabled()
     assert widget.locator("[data-explanation]").get_attribute("aria-live") == "polite"
-    assert "9か所を通ります" in widget.locator("[data-explanation]").inner_text()
+    assert "9箇所を通ります" in widget.locator("[data-explanation]").inner_text()
 
 
 def test_stepping_each_path_gives_the_yaml_totals(ja_page):
@@ -269,7 +167,7 @@ def test_direct_assignment_has_no_exit_on_the_data_path(ja_page, path_id):
     widget = ja_page.locator(WIDGET)
     widget.locator(f'input[data-path="{path_id}"]').check()
     step = widget.locator('[data-action="step"]')
-    while step.is_enabled():
+    while enabled(step):
         step.click()
         assert counters(widget)["exits"] == 0
     assert counters(widget) == {"exits": 0, "copies": 0, "switches": 0}
@@ -290,9 +188,9 @@ def test_back_and_reset(ja_page):
     assert counters(widget) == {"exits": 1, "copies": 0, "switches": 0}
     assert "TDT" in widget.locator("[data-explanation]").inner_text()
     back.click(); back.click(); back.click()
-    assert current_hop(widget) == 0 and back.is_disabled()
+    assert current_hop(widget) == 0 and not enabled(back)
     step_to_end(ja_page, widget)
-    assert step.is_disabled()
+    assert not enabled(step)
     reset.click()
     assert current_hop(widget) == 0
     assert counters(widget) == {"exits": 0, "copies": 0, "switches": 0}
@@ -300,35 +198,6 @@ def test_back_and_reset(ja_page):
     step.click(); step.click()
     widget.locator('input[data-path="vhost"]').check()
     assert current_hop(widget) == 0 and widget.locator("[data-hop]").count() == 7
-
-
-def test_keyboard_only(ja_page):
-    page = ja_page
-    widget = page.locator(WIDGET)
-    widget.locator('input[data-path="emulation"]').focus()
-    page.keyboard.press("ArrowRight")  # the radio group: next path, selected
-    page.keyboard.press("ArrowRight")
-    assert widget.locator('input[data-path="vhost"]').is_checked()
-    assert page.evaluate("document.activeElement.getAttribute('data-path')") == "vhost"
-    outline = page.evaluate("getComputedStyle(document.activeElement.closest('label')).outlineStyle")
-    assert outline != "none"
-    for _ in range(6):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.getAttribute('data-action')") == "step":
-            break
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "step"
-    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
-    for _ in range(7):
-        page.keyboard.press("Enter")
-    assert current_hop(widget) == 7
-    assert counters(widget) == totals_from_yaml()["vhost"]
-    # The step button is disabled at the end; focus moved to a button that works.
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "back"
-    page.keyboard.press("Enter")
-    assert current_hop(widget) == 6
-    widget.locator('[data-action="reset"]').focus()
-    page.keyboard.press("Space")
-    assert current_hop(widget) == 0
 
 
 def test_english_page_uses_english_strings(en_page):
@@ -349,69 +218,23 @@ def test_english_page_uses_english_strings(en_page):
 
 
 def test_without_javascript_the_table_is_readable(browser, widget_site):
-    context, log, page = open_page(browser, widget_site[1], java_script_enabled=False)
-    widget = page.locator(WIDGET)
-    table = widget.locator("table.io-path__hops-table")
-    assert table.is_visible()
-    assert widget.locator("[data-action]").count() == 0
-    assert table.locator("thead th").all_inner_texts() == ["順番", "場所", "説明", "VM exit", "コピー", "切り替え"]
-    expected = totals_from_yaml()
-    for path in data()["paths"]:
-        body = table.locator(f'tbody[data-path-table="{path["id"]}"]')
-        assert body.locator("tr[data-row]").count() == len(path["hops"])
-        assert path["name"]["ja"] in body.locator("th[scope=rowgroup]").inner_text()
-        total = body.locator("tr[data-total]")
-        for counter, value in expected[path["id"]].items():
-            assert total.locator(f'td[data-column="{counter}"]').inner_text() == str(value)
-    hop = table.locator('tbody[data-path-table="emulation"] tr[data-row="3"]')
-    assert "TDT" in hop.inner_text()
-    assert hop.locator('td[data-column="exits"]').inner_text() == "あり"
-    compare = widget.locator("table[data-compare-static]")
-    assert compare.locator("tbody tr").count() == 5
-    assert compare.locator('tr[data-row-path="vfio"] td[data-column="exits"]').inner_text() == "0"
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.mark.parametrize("javascript", [True, False])
-def test_fits_a_phone(browser, widget_site, javascript):
-    width = 390
-    context, log, page = open_page(browser, widget_site[1], viewport={"width": width, "height": 844},
-                                   java_script_enabled=javascript)
-    if javascript:
-        page.locator(WIDGET).locator('input[data-path="virtio"]').check()
-        page.locator(WIDGET).locator('[data-action="step"]').click()
-    overflow = page.evaluate(
-        "(() => { const r = document.querySelector('[data-widget=\"io-path\"]');"
-        " return r.scrollWidth - r.clientWidth; })()"
-    )
-    assert overflow <= 0
-    right = page.evaluate("document.querySelector('[data-widget=\"io-path\"]').getBoundingClientRect().right")
-    assert right <= width
-    if javascript:  # without script, Material's own language menu overflows every page
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_stepped_widget_has_no_serious_accessibility_violation(browser, widget_site, scheme):
-    context, log, page = open_page(browser, widget_site[1], color_scheme=scheme)
-    widget = page.locator(WIDGET)
-    widget.locator('input[data-path="emulation"]').check()
-    for _ in range(4):
-        widget.locator('[data-action="step"]').click()
-    assert axe_violations(page) == []
-    context.close()
-    assert log.problems() == []
-
-
-def test_without_javascript_has_no_serious_accessibility_violation(browser, widget_site):
-    context, log, page = open_page(browser, widget_site[1], java_script_enabled=False)
-    # axe needs script: run it in a page that has the static markup but no widget script.
-    context.close()
-    context, log, page = open_page(browser, widget_site[1])
-    page.evaluate("""() => { const r = document.querySelector('[data-widget="io-path"]');
-      r.querySelector('.io-path__app').remove(); r.querySelector('[data-static]').hidden = false; }""")
-    assert axe_violations(page) == []
-    context.close()
+    with widgets.opened(browser, widget_site, NAME, java_script_enabled=False) as page:
+        widget = page.locator(WIDGET)
+        table = widget.locator("table.io-path__hops-table")
+        assert table.is_visible()
+        assert widget.locator("[data-action]").count() == 0
+        assert table.locator("thead th").all_inner_texts() == ["順番", "場所", "説明", "VM exit", "コピー", "切り替え"]
+        expected = totals_from_yaml()
+        for path in data()["paths"]:
+            body = table.locator(f'tbody[data-path-table="{path["id"]}"]')
+            assert body.locator("tr[data-row]").count() == len(path["hops"])
+            assert path["name"]["ja"] in body.locator("th[scope=rowgroup]").inner_text()
+            total = body.locator("tr[data-total]")
+            for counter, value in expected[path["id"]].items():
+                assert total.locator(f'td[data-column="{counter}"]').inner_text() == str(value)
+        hop = table.locator('tbody[data-path-table="emulation"] tr[data-row="3"]')
+        assert "TDT" in hop.inner_text()
+        assert hop.locator('td[data-column="exits"]').inner_text() == "あり"
+        compare = widget.locator("table[data-compare-static]")
+        assert compare.locator("tbody tr").count() == 5
+        assert compare.locator('tr[data-row-path="vfio"] td[data-column="exits"]').inner_text() == "0"

@@ -1,8 +1,8 @@
-"""The page-walk widget: its data, its build errors and the stepper in Chromium.
+"""The page-walk widget's model: its counts, its data errors, and the stepper in Chromium.
 
-The fixture builds a copy of the site with one page (and its English twin) that
-holds the ``<!-- page-walk -->`` marker. The hook is added to the copied
-mkdocs.yml if the real one does not list it yet.
+What every widget must do (static part, keyboard, focus, Back and Reset, phone, dark,
+axe, strings, hook plumbing) is tests/test_widget_contract.py's; this module checks the
+counts, the grid and the lab presets. The page is tests/support/widgets.py's shared build.
 
 The expected counts are computed here, independently of the script: with n guest
 and m nested levels left after large pages, nested paging costs (n+1)(m+1)−1
@@ -18,21 +18,17 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.support import site, widgets
-from tests.test_accessibility import axe_violations
+from tests.support.widgets import hooks, widget_site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
+NAME = "page-walk"
 DATA = site.ROOT / "docs" / "_data" / "page-walk.yml"
-WIDGET = '[data-widget="page-walk"]'
-
-PAGE_JA = "# ページウォークの練習\n\n参照を数えます。\n\n<!-- page-walk -->\n\n後ろの段落。\n"
-PAGE_EN = "# Counting a page walk\n\nCount the references.\n\n<!-- page-walk -->\n\nA paragraph after it.\n"
-PAGES = {"page-walk-widget.md": PAGE_JA, "page-walk-widget.en.md": PAGE_EN}
+WIDGET = f'[data-widget="{NAME}"]'
 
 LEVELS = (4, 5)
 PAGE_SIZES = {"4k": 0, "2m": 1, "1g": 2}  # levels removed from each walk
@@ -57,15 +53,7 @@ def test_expected_counts_match_the_course():
     assert expected("nested", 5, 5, "4k", "hit") == 0
 
 
-def widget_project(root: Path, pages=PAGES) -> Path:
-    return widgets.widget_project(root, pages)
-
-
-def open_page(browser, base_url, path="page-walk-widget/", **kwargs):
-    return widgets.open_page(browser, base_url, path, **kwargs)
-
-
-widget_site, ja_page, en_page = widgets.page_fixtures(PAGES, "page-walk-widget/")
+ja_page, en_page = widgets.page_fixtures(NAME)
 
 
 def choose(widget, **settings):
@@ -91,61 +79,15 @@ def refs(widget) -> list[int]:
 # --- the hook ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def hook(monkeypatch):
-    """The hook module, loaded the way MkDocs loads it (its folder on sys.path)."""
-    import importlib
-    import sys
-
-    monkeypatch.syspath_prepend(str(site.ROOT / "overrides" / "hooks"))
-    module = importlib.import_module("page_walk")
-    yield module
-    sys.modules.pop("page_walk", None)
-
-
-class FakeFile:
-    def __init__(self, src_uri, locale):
-        self.src_uri, self.locale = src_uri, locale
-
-
-class FakePage:
-    def __init__(self, locale, meta):
-        self.file, self.meta = FakeFile("x.en.md", locale), meta
-
-
-def test_hook_counts_agree_with_the_formula(hook):
+def test_hook_counts_agree_with_the_formula(hooks):
+    hook = hooks(NAME)
     for guest, nested, page, mode, tlb in itertools.product(LEVELS, LEVELS, PAGE_SIZES, MODES, TLB):
         assert hook.references(mode, guest, nested, page, tlb == "hit") == expected(mode, guest, nested, page, tlb)
 
 
-def test_hook_keeps_other_widgets_and_leaves_code_alone(hook):
-    hook._data = hook.load(DATA.read_text(encoding="utf-8"), "page-walk.yml")
-    page = FakePage("en", {"widgets": ["other-widget"]})
-    markdown = "# T\n\n```markdown\n<!-- page-walk -->\n```\n\n<!-- page-walk -->\n\nEnd.\n"
-    out = hook.on_page_markdown(markdown, page)
-    assert page.meta["widgets"] == ["other-widget", "page-walk"]
-    assert out.count('data-widget="page-walk"') == 1
-    assert "```markdown\n<!-- page-walk -->\n```" in out
-    assert 'lang="en"' in out and '"lang":"en"' in out
-    block = out[out.index('<div class="page-walk"'):out.index("\nEnd.")].strip()
-    assert block.endswith("</script>\n</div>")
-    assert "\n\n" not in block  # one raw HTML block: Markdown leaves it alone
-    plain = FakePage("ja", {})
-    assert hook.on_page_markdown("# T\n", plain) == "# T\n" and "widgets" not in plain.meta
-
-
-def test_json_for_the_script_cannot_close_the_script_tag(hook):
-    data = hook.load(DATA.read_text(encoding="utf-8"), "page-walk.yml")
-    data.tlb.ja = "</script><b>&</b>"
-    html = hook.render(data, "ja", "t-1")
-    script = html.split('<script type="application/json" data-page-walk-data>', 1)[1].split("</script>", 1)[0]
-    assert "<" not in script and "&" not in script
-    assert "&lt;/script&gt;&lt;b&gt;&amp;&lt;/b&gt;" in html
-
-
-def test_japanese_texts_have_no_stray_spaces(hook):
+def test_japanese_texts_have_no_stray_spaces(hooks):
     """Folded YAML would put spaces between Japanese sentences."""
-    data = hook.load(DATA.read_text(encoding="utf-8"), "page-walk.yml")
+    data = hooks(NAME).WIDGET.data
     japanese = "[\u3040-\u30ff\u3400-\u9fff。、）]"
     texts = [data.intro.ja, data.formula.ja, data.large_pages.ja, data.tlb.ja, data.final_access.ja]
     texts += [mode.explain.ja for _, mode in data.modes]
@@ -156,48 +98,25 @@ def test_japanese_texts_have_no_stray_spaces(hook):
     assert "最大24回（最終的なデータアクセスを除く）" in data.formula.ja
 
 
-# --- the build ---------------------------------------------------------------------------
+# --- data errors stop the build ----------------------------------------------------------
 
 
-def test_build_renders_the_static_explanation_and_the_data(widget_site):
-    site_dir, _ = widget_site
-    html = (site_dir / "page-walk-widget" / "index.html").read_text(encoding="utf-8")
-    assert html.count('data-widget="page-walk"') == 1
-    assert "assets/stylesheets/widgets/page-walk.css" in html
-    assert "assets/javascripts/widgets/page-walk.js" in html
-    assert '<script type="application/json" data-page-walk-data>' in html
-    assert "<p>後ろの段落。</p>" in html
-    english = (site_dir / "en" / "page-walk-widget" / "index.html").read_text(encoding="utf-8")
-    assert '"lang":"en"' in english and "not counting the final data access" in english
-    other = (site_dir / "index.html").read_text(encoding="utf-8")
-    assert "page-walk.js" not in other
+def config_error(hooks, tmp_path, old, new):
+    return widgets.config_error(hooks, NAME, tmp_path, "_data/page-walk.yml", old, new)
 
 
-def break_data(tmp_path: Path, old: str, new: str):
-    config = widget_project(tmp_path, {"page-walk-widget.md": PAGE_JA})
-    path = tmp_path / "docs" / "_data" / "page-walk.yml"
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"the fixture expects {old!r} once"
-    text = text.replace(old, new)
-    path.write_text(text, encoding="utf-8")
-    result = site.build(config, tmp_path / "site", check=False)
-    assert result.returncode != 0, "the build should have failed"
-    return result.stderr, text, path
+line_of = widgets.line_of
 
 
-def line_of(text: str, fragment: str) -> int:
-    return text[: text.index(fragment)].count("\n") + 1
-
-
-def test_missing_translation_fails_with_file_and_line(tmp_path):
+def test_missing_translation_fails_with_file_and_line(hooks, tmp_path):
     old = "    label: {ja: シャドウページング, en: Shadow paging}\n"
-    stderr, text, path = break_data(tmp_path, old, "    label: {ja: シャドウページング}\n")
+    stderr, text, path = config_error(hooks, tmp_path, old, "    label: {ja: シャドウページング}\n")
     line = line_of(text, "    label: {ja: シャドウページング}")
     assert f"page walk: {path}:{line}: modes.shadow.label.en: Field required" in stderr
 
 
-def test_unknown_mode_fails_with_file_and_line(tmp_path):
-    stderr, text, path = break_data(tmp_path, "  shadow:\n", "  shadows:\n")
+def test_unknown_mode_fails_with_file_and_line(hooks, tmp_path):
+    stderr, text, path = config_error(hooks, tmp_path, "  shadow:\n", "  shadows:\n")
     # _yaml_data names the first line of a mapping's value: the line below ``shadows:`` and ``modes:``.
     line = line_of(text, "  shadows:\n")
     assert f"{path}:{line + 1}: modes.shadows: Extra inputs are not permitted" in stderr
@@ -205,21 +124,22 @@ def test_unknown_mode_fails_with_file_and_line(tmp_path):
     assert f"{path}:{modes}: modes.shadow: Field required" in stderr
 
 
-def test_lab_walk_whose_index_does_not_match_its_gva_fails(tmp_path):
+def test_lab_walk_whose_index_does_not_match_its_gva_fails(hooks, tmp_path):
     old = "        - {table: PT, index: 4, entry_gpa: \"0x6020\""
-    stderr, text, path = break_data(tmp_path, old, old.replace("index: 4", "index: 5"))
+    stderr, text, path = config_error(hooks, tmp_path, old, old.replace("index: 4", "index: 5"))
     line = line_of(text, '    - gva: "0x8080604010"')
     assert f"{path}:{line}: lab_walks.walks.0: PT index 5 is not the one in GVA 0x8080604010" in stderr
 
 
-def test_lab_walk_with_too_many_levels_for_its_page_fails(hook):
+def test_lab_walk_with_too_many_levels_for_its_page_fails(hooks):
+    hook = hooks(NAME)
     text = DATA.read_text(encoding="utf-8").replace("      page: 2m\n", "      page: 1g\n")
-    with pytest.raises(hook._yaml_data.DataError, match=r"lab_walks\.walks\.1: a 1g page is reached through PML4, PDPT"):
-        hook.load(text, "page-walk.yml")
+    with pytest.raises(ValueError, match=r"lab_walks\.walks\.1: a 1g page is reached through PML4, PDPT"):
+        hook.WIDGET.load(text, "page-walk.yml")
 
 
-def test_malformed_yaml_fails_with_file_and_line(tmp_path):
-    stderr, text, path = break_data(tmp_path, "    label: {ja: ネイティブ, en: Native}\n",
+def test_malformed_yaml_fails_with_file_and_line(hooks, tmp_path):
+    stderr, text, path = config_error(hooks, tmp_path, "    label: {ja: ネイティブ, en: Native}\n",
                                     "    label: {ja: ネイティブ, en: Native\n")
     assert f"page walk: {path}:" in stderr and "invalid YAML" in stderr
 
@@ -332,38 +252,6 @@ def test_shadow_paging_says_where_the_cost_goes(ja_page):
     assert count(widget) == 0 and "TLBに当たりました" in widget.locator("[data-explain]").inner_text()
 
 
-def test_keyboard_only(ja_page):
-    page = ja_page
-    widget = page.locator(WIDGET)
-    widget.locator('select[data-setting="mode"]').focus()
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.dataset.setting") == "guest-levels"
-    page.keyboard.press("ArrowDown")  # 5 levels
-    assert widget.locator('select[data-setting="guest-levels"]').input_value() == "5"
-    for _ in range(3):
-        page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.dataset.setting") == "tlb"
-    for _ in range(10):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.dataset.action") == "step":
-            break
-    assert page.evaluate("document.activeElement.dataset.action") == "step"
-    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
-    page.keyboard.press("Enter")
-    page.keyboard.press("Space")
-    assert count(widget) == 2
-    page.keyboard.press("Shift+Tab")  # back
-    page.keyboard.press("Enter")
-    assert count(widget) == 1
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")  # run
-    page.keyboard.press("Enter")
-    assert count(widget) == 29  # 5 guest levels, 4 nested
-    page.keyboard.press("Tab")  # reset
-    page.keyboard.press("Enter")
-    assert count(widget) == 0
-
-
 def explain_after(widget, steps: int) -> str:
     action(widget, "reset")
     for _ in range(steps):
@@ -419,50 +307,28 @@ def test_english_page_uses_english_strings(en_page):
 
 
 def test_without_javascript_the_formula_and_counts_are_readable(browser, widget_site):
-    context, log, page = open_page(browser, widget_site[1], java_script_enabled=False)
-    widget = page.locator(WIDGET)
-    static = widget.locator("[data-static]")
-    assert static.is_visible()
-    assert widget.locator("button[data-action]").count() == 0
-    assert "(n+1)(m+1)−1" in static.inner_text()
-    assert "最大24回（最終的なデータアクセスを除く）" in static.inner_text()
-    table = static.locator("table")
-    for guest, nested in itertools.product(LEVELS, LEVELS):
-        row = table.locator(f'tr[data-guest="{guest}"][data-nested="{nested}"]')
-        for size in PAGE_SIZES:
-            want = expected("nested", guest, nested, size, "miss")
-            assert row.locator(f'td[data-page-size="{size}"]').inner_text() == f"{want}回"
-    assert "VM exit" in static.inner_text()
-    lab = static.locator('table[data-lab-walk="0x8080604010"]')
-    assert lab.locator("tbody tr").count() == 4
-    assert "0x8000000000153063" in lab.inner_text() and "GPA 0x153010" in static.inner_text()
-    assert static.locator('table[data-lab-walk="0x8080812340"] tbody tr').count() == 3
-    context.close()
-    assert log.problems() == []
+    with widgets.opened(browser, widget_site, NAME, java_script_enabled=False) as page:
+        static = page.locator(WIDGET).locator("[data-static]")
+        assert "(n+1)(m+1)−1" in static.inner_text()
+        assert "最大24回（最終的なデータアクセスを除く）" in static.inner_text()
+        table = static.locator("table")
+        for guest, nested in itertools.product(LEVELS, LEVELS):
+            row = table.locator(f'tr[data-guest="{guest}"][data-nested="{nested}"]')
+            for size in PAGE_SIZES:
+                want = expected("nested", guest, nested, size, "miss")
+                assert row.locator(f'td[data-page-size="{size}"]').inner_text() == f"{want}回"
+        assert "VM exit" in static.inner_text()
+        lab = static.locator('table[data-lab-walk="0x8080604010"]')
+        assert lab.locator("tbody tr").count() == 4
+        assert "0x8000000000153063" in lab.inner_text() and "GPA 0x153010" in static.inner_text()
+        assert static.locator('table[data-lab-walk="0x8080812340"] tbody tr').count() == 3
 
 
-def test_fits_a_phone(browser, widget_site):
-    width = 390
-    context, log, page = open_page(browser, widget_site[1], viewport={"width": width, "height": 844})
-    widget = page.locator(WIDGET)
-    choose(widget, guest_levels=5, nested_levels=5)
-    action(widget, "run")
-    overflow = page.evaluate(
-        "(() => { const r = document.querySelector('[data-widget=\"page-walk\"]');"
-        " const g = r.querySelector('table[data-grid]');"
-        " return [r.scrollWidth - r.clientWidth, g.getBoundingClientRect().right - r.getBoundingClientRect().right]; })()"
-    )
-    assert overflow[0] <= 0 and overflow[1] <= 0  # the 6×6 grid fits without scrolling
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_widget_has_no_serious_accessibility_violation(browser, widget_site, scheme):
-    context, log, page = open_page(browser, widget_site[1], color_scheme=scheme)
-    widget = page.locator(WIDGET)
-    for _ in range(7):
-        action(widget, "step")
-    assert axe_violations(page) == []
-    context.close()
+def test_the_largest_grid_fits_a_phone_without_scrolling(browser, widget_site):
+    with widgets.opened(browser, widget_site, NAME, viewport={"width": 390, "height": 844}) as page:
+        widget = page.locator(WIDGET)
+        choose(widget, guest_levels=5, nested_levels=5)
+        action(widget, "run")
+        overflow = widget.evaluate("r => r.querySelector('table[data-grid]').getBoundingClientRect().right"
+                                   " - r.getBoundingClientRect().right")
+        assert overflow <= 0  # the 6×6 grid fits without scrolling

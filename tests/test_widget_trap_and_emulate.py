@@ -1,46 +1,31 @@
-"""The trap-and-emulate stepper: its data, its build errors and the stepper in Chromium.
+"""The trap-and-emulate stepper's model: its data, its data errors, and the stepper in Chromium.
 
-The fixture builds a copy of the site with one page (and its English twin) that
-holds the ``<!-- trap-and-emulate -->`` marker. The hook is added to the copied
-mkdocs.yml if the real one does not list it yet, and other authors' drafts (pages
-in docs/ but not in the nav) are left out of the copy.
+What every widget must do (static part, keyboard, focus, Back and Reset, phone, dark,
+axe, strings, hook plumbing) is tests/test_widget_contract.py's; this module checks the
+counts, the guest's state and the explanations. The page is tests/support/widgets.py's
+shared build.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support import site, widgets
-from tests.test_accessibility import axe_violations
+from tests.support.widgets import hooks, press, widget_site  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
+NAME = "trap-and-emulate"
 DATA = site.ROOT / "docs" / "_data" / "trap-and-emulate.yml"
-WIDGET = '[data-widget="trap-and-emulate"]'
+WIDGET = f'[data-widget="{NAME}"]'
 STRATEGIES = ["trap-and-emulate", "binary-translation", "vt-x"]
 COUNTER_OF = {"trap": "traps", "vm-exit": "exits", "translated": "translations"}
 COUNTERS = ["traps", "exits", "translations"]
 
-PAGE_JA = "# 命令を1つずつ\n\nゲストのカーネルを動かします。\n\n<!-- trap-and-emulate -->\n\n後ろの段落。\n"
-PAGE_EN = "# One instruction at a time\n\nRun the guest kernel.\n\n<!-- trap-and-emulate -->\n\nA paragraph after it.\n"
-PAGES = {"trap-widget.md": PAGE_JA, "trap-widget.en.md": PAGE_EN}
-
-
-def widget_project(root: Path, pages=PAGES) -> Path:
-    return widgets.widget_project(root, pages)
-
-
-def open_page(browser, base_url, path="trap-widget/", **kwargs):
-    return widgets.open_page(browser, base_url, path, **kwargs)
-
-
-widget_site, ja_page, en_page = widgets.page_fixtures(PAGES, "trap-widget/")
+ja_page, en_page = widgets.page_fixtures(NAME)
 
 
 # --- expectations computed from the data -----------------------------------------------
@@ -77,11 +62,6 @@ def step_of(instruction_id: str) -> int:
 
 def choose(widget, strategy: str):
     widget.locator(f'input[data-strategy="{strategy}"]').check()
-
-
-def press(widget, action: str, times: int = 1):
-    for _ in range(times):
-        widget.locator(f'button[data-action="{action}"]').click()
 
 
 def run_to_end(widget):
@@ -142,178 +122,51 @@ def test_sensitive_instructions_never_enter_the_vmm_under_pure_trap_and_emulate(
             assert vt["control"] == "none" and vt["guest"] == "correct", instruction["id"]
 
 
+PROSE = (".cpu", ".vmm", ".view", ".depends", ".about", ".assumption", "note")
+
+
 def test_english_texts_are_whole_sentences():
     """Prose ends with a full stop (an unquoted ' #' in YAML would cut a text short)."""
-    problems = []
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "en" and isinstance(value, str):
-                    prose = path.endswith((".cpu", ".vmm", ".view", ".depends", ".about", ".assumption", "note"))
-                    if prose and not value.endswith((".", ".)")):
-                        problems.append(f"{path}: {value[-20:]}")
-                else:
-                    walk(value, f"{path}.{key}")
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                walk(item, f"{path}.{index}")
-
-    walk(data(), "trap-and-emulate")
+    problems = [f"{path}: {text[-20:]}" for path, text in widgets.texts(data(), "en")
+                if path.endswith(PROSE) and not text.endswith((".", ".)"))]
     assert problems == []
     assert "raises #GP and traps." in DATA.read_text(encoding="utf-8")
     hlt = next(i for i in instructions() if i["id"] == "hlt")
     assert hlt["cells"]["trap-and-emulate"]["cpu"]["en"].endswith("raises #GP and traps.")
 
 
-def _japanese_strings():
-    def walk(node, path):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "ja" and isinstance(value, str):
-                    yield path, value
-                else:
-                    yield from walk(value, f"{path}.{key}")
-        elif isinstance(node, list):
-            for index, item in enumerate(node):
-                yield from walk(item, f"{path}.{index}")
-
-    yield from walk(data(), "trap-and-emulate")
-
-
-def test_japanese_texts_follow_the_style():
-    """Half-width alphanumerics, no space between Japanese and alphanumerics, です・ます."""
-    japanese = "[\u3040-\u30ff\u3400-\u9fff]"
-    problems = []
-    for path, value in _japanese_strings():
-        if re.search("[Ａ-Ｚａ-ｚ０-９]", value):
-            problems.append(f"{path}: full-width alphanumerics")
-        if re.search(f"{japanese} [A-Za-z0-9]|[A-Za-z0-9] {japanese}", value):
-            problems.append(f"{path}: a space between Japanese and alphanumerics")
-        prose = path.endswith((".cpu", ".vmm", ".view", ".depends", ".about", ".assumption", "note"))
-        if prose and not re.search("(です|ます|ません|でした|ました)）?。$", value):
-            problems.append(f"{path}: not です・ます: {value[-12:]}")
+def test_japanese_prose_is_in_desu_masu_and_passes_the_lint():
+    """です・ます, and the project's textlint on every Japanese text of the data (the style checks
+    and the widget's strings are the contract's)."""
+    pairs = list(widgets.texts(data(), "ja"))
+    problems = [f"{path}: {text[-12:]}" for path, text in pairs
+                if path.endswith(PROSE) and not re.search("(です|ます|ません|でした|ました)）?。$", text)]
     assert problems == []
-
-
-def test_japanese_texts_pass_the_prose_lint(hook):
-    """The project's textlint (make lint), on every Japanese text of the data and the hook."""
-    if shutil.which("npx") is None or not (site.ROOT / "node_modules" / ".bin" / "textlint").exists():
-        pytest.fail("node tools are missing: run `npm ci` (make test does)")
-    subprocess.run(["python3", "-m", "tests.tools.glossary_prh"], cwd=site.ROOT, check=True, capture_output=True)
-    def texts(node):
-        if isinstance(node, dict):
-            for value in node.values():
-                yield from texts(value)
-        elif isinstance(node, str) and "{" not in node:
-            yield node
-
-    values = [value for _, value in _japanese_strings()] + list(texts(hook.STRINGS["ja"]))
-    # Sentences as paragraphs; labels and code comments (no 。) as list items.
-    text = "# 題\n\n" + "\n\n".join(value if value.endswith("。") else f"- {value}" for value in values) + "\n"
-    result = subprocess.run(
-        ["npx", "--no-install", "textlint", "--stdin", "--stdin-filename", "trap-and-emulate.md"],
-        cwd=site.ROOT, input=text, capture_output=True, text=True,
-    )
+    result = widgets.textlint([text for _, text in pairs], NAME)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# --- the hook ------------------------------------------------------------------------------
+# --- the hook and data errors ------------------------------------------------------------
 
 
-@pytest.fixture
-def hook(monkeypatch):
-    """The hook module, loaded the way MkDocs loads it (its folder on sys.path)."""
-    import importlib
-    import sys
-
-    monkeypatch.syspath_prepend(str(site.ROOT / "overrides" / "hooks"))
-    module = importlib.import_module("trap_and_emulate")
-    yield module
-    sys.modules.pop("trap_and_emulate", None)
+def test_hook_totals_match_the_test_expectations(hooks):
+    hook = hooks(NAME)
+    assert hook.totals(hook.WIDGET.data) == {s: expected_counts(s) for s in STRATEGIES}
 
 
-class FakeFile:
-    def __init__(self, src_uri, locale):
-        self.src_uri, self.locale = src_uri, locale
+def config_error(hooks, tmp_path, old, new):
+    return widgets.config_error(hooks, NAME, tmp_path, "_data/trap-and-emulate.yml", old, new)
 
 
-class FakePage:
-    def __init__(self, locale, meta):
-        self.file, self.meta = FakeFile("x.en.md", locale), meta
+line_of = widgets.line_of
 
 
-def test_hook_totals_match_the_test_expectations(hook):
-    program = hook.load(DATA.read_text(encoding="utf-8"), "trap-and-emulate.yml")
-    assert hook.totals(program) == {s: expected_counts(s) for s in STRATEGIES}
-
-
-def test_hook_keeps_other_widgets_and_leaves_code_alone(hook):
-    hook._program = hook.load(DATA.read_text(encoding="utf-8"), "trap-and-emulate.yml")
-    page = FakePage("en", {"widgets": ["other-widget"]})
-    markdown = "# T\n\n```markdown\n<!-- trap-and-emulate -->\n```\n\n<!-- trap-and-emulate -->\n\nEnd.\n"
-    out = hook.on_page_markdown(markdown, page)
-    assert page.meta["widgets"] == ["other-widget", "trap-and-emulate"]
-    assert out.count('data-widget="trap-and-emulate"') == 1
-    assert "```markdown\n<!-- trap-and-emulate -->\n```" in out  # the one in code stays
-    assert 'lang="en"' in out and '"lang":"en"' in out
-    block = out[out.index('<div class="trap-and-emulate"'):out.index("\nEnd.")].strip()
-    assert block.endswith("</script>\n</div>")
-    assert "\n\n" not in block  # one raw HTML block: Markdown leaves it alone
-    plain = FakePage("ja", {})
-    assert hook.on_page_markdown("# T\n", plain) == "# T\n" and "widgets" not in plain.meta
-
-
-def test_json_for_the_script_cannot_close_the_script_tag(hook):
-    program = hook.load(DATA.read_text(encoding="utf-8"), "trap-and-emulate.yml")
-    program.instructions[0].comment.ja = "</script><b>&</b>"
-    html = hook.render(program, "ja", "t-1")
-    script = html.split('<script type="application/json" data-trap-and-emulate-data>', 1)[1].split("</script>", 1)[0]
-    assert "<" not in script and "&" not in script
-    assert "&lt;/script&gt;&lt;b&gt;&amp;&lt;/b&gt;" in html  # the static text is escaped too
-
-
-# --- the build ---------------------------------------------------------------------------
-
-
-def test_build_renders_the_static_table_and_the_data(widget_site):
-    site_dir, _ = widget_site
-    html = (site_dir / "trap-widget" / "index.html").read_text(encoding="utf-8")
-    assert html.count('data-widget="trap-and-emulate"') == 1
-    assert "assets/stylesheets/widgets/trap-and-emulate.css" in html
-    assert "assets/javascripts/widgets/trap-and-emulate.js" in html
-    assert '<script type="application/json" data-trap-and-emulate-data>' in html
-    assert '<tr data-instruction="popf">' in html
-    assert "<p>後ろの段落。</p>" in html  # the paragraph after the marker is still Markdown
-    english = (site_dir / "en" / "trap-widget" / "index.html").read_text(encoding="utf-8")
-    assert '"lang":"en"' in english and "Pure trap-and-emulate (classic x86)" in english
-    other = (site_dir / "index.html").read_text(encoding="utf-8")
-    assert "trap-and-emulate.js" not in other  # only pages with the widget load it
-
-
-def break_data(tmp_path: Path, old: str, new: str):
-    """Build a copy of the site whose data has ``old`` replaced; return (stderr, new text, path)."""
-    config = widget_project(tmp_path, {"trap-widget.md": PAGE_JA})
-    path = tmp_path / "docs" / "_data" / "trap-and-emulate.yml"
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"the fixture expects {old!r} once"
-    text = text.replace(old, new)
-    path.write_text(text, encoding="utf-8")
-    result = site.build(config, tmp_path / "site", check=False)
-    assert result.returncode != 0, "the build should have failed"
-    return result.stderr, text, path
-
-
-def line_of(text: str, fragment: str) -> int:
-    return text[: text.index(fragment)].count("\n") + 1
-
-
-def test_unknown_strategy_fails_with_file_and_line(tmp_path):
+def test_unknown_strategy_fails_with_file_and_line(hooks, tmp_path):
     # cli's VT-x cell is filed under a misspelt strategy.
     old = "      vt-x:\n        control: none\n        cpu:\n          ja: ゲストはリング0で動いているので"
-    stderr, text, path = break_data(tmp_path, old, old.replace("      vt-x:", "      vtx:"))
+    stderr, text, path = config_error(hooks, tmp_path, old, old.replace("      vt-x:", "      vtx:"))
     index = step_of("cli") - 1
-    assert stderr.startswith("ERROR   -  trap-and-emulate: ")
+    assert stderr.startswith("trap-and-emulate: ")
     assert (
         f"{path}:{line_of(text, '      vtx:')}: instructions.{index}.cells.vtx: "
         "unknown strategy 'vtx' (strategies: trap-and-emulate, binary-translation, vt-x)"
@@ -322,23 +175,23 @@ def test_unknown_strategy_fails_with_file_and_line(tmp_path):
     assert f"{path}:{text[:cells].count(chr(10)) + 1}: instructions.{index}.cells: no cell for strategy 'vt-x'" in stderr
 
 
-def test_missing_explanation_fails_with_file_and_line(tmp_path):
+def test_missing_explanation_fails_with_file_and_line(hooks, tmp_path):
     # popf under pure trap-and-emulate loses the explanation of the guest's view.
     original = DATA.read_text(encoding="utf-8")
     start = original.index("        view:\n          ja: ゲストは割り込みを許可したつもりですが")
     end = original.index("      binary-translation:", start)
-    stderr, text, path = break_data(tmp_path, original[start:end], "")
+    stderr, text, path = config_error(hooks, tmp_path, original[start:end], "")
     cell = text.index("        control: none\n", text.index("  - id: popf\n"))
     line = text[:cell].count("\n") + 1
     index = step_of("popf") - 1
     assert f"trap-and-emulate: {path}:{line}: instructions.{index}.cells.trap-and-emulate.view: Field required" in stderr
 
 
-def test_impossible_control_fails_with_file_and_line(tmp_path):
+def test_impossible_control_fails_with_file_and_line(hooks, tmp_path):
     # A VM exit cannot happen under pure trap-and-emulate on classic x86.
     old = "        control: trap\n        cpu:\n          ja: hltは特権命令なので"
     new = old.replace("control: trap", "control: vm-exit")
-    stderr, text, path = break_data(tmp_path, old, new)
+    stderr, text, path = config_error(hooks, tmp_path, old, new)
     index = step_of("hlt") - 1
     assert (
         f"{path}:{line_of(text, new)}: instructions.{index}.cells.trap-and-emulate.control: "
@@ -346,10 +199,10 @@ def test_impossible_control_fails_with_file_and_line(tmp_path):
     ) in stderr
 
 
-def test_unknown_control_fails_with_file_and_line(tmp_path):
+def test_unknown_control_fails_with_file_and_line(hooks, tmp_path):
     old = "        control: trap\n        cpu:\n          ja: hltは特権命令なので"
     new = old.replace("control: trap", "control: trapped")
-    stderr, text, path = break_data(tmp_path, old, new)
+    stderr, text, path = config_error(hooks, tmp_path, old, new)
     index = step_of("hlt") - 1
     assert f"{path}:{line_of(text, new)}: instructions.{index}.cells.trap-and-emulate.control: Input should be" in stderr
 
@@ -359,7 +212,6 @@ def test_unknown_control_fails_with_file_and_line(tmp_path):
 
 def test_static_table_is_replaced_by_the_stepper(ja_page):
     widget = ja_page.locator(WIDGET)
-    assert not widget.locator("[data-static]").is_visible()
     assert widget.locator("input[data-strategy]").count() == 3
     assert widget.locator('input[data-strategy="trap-and-emulate"]').is_checked()
     assert widget.locator("[data-step]").count() == len(instructions())
@@ -368,7 +220,6 @@ def test_static_table_is_replaced_by_the_stepper(ja_page):
     assert widget.get_attribute("data-guest-state") == "correct"
     assert widget.locator("[data-explanation]").get_attribute("aria-live") == "polite"
     assert "まだ何も実行していません" in explanation(widget)
-    assert widget.locator('[data-action="back"]').get_attribute("aria-disabled") == "true"
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -465,38 +316,6 @@ def test_back_undoes_a_step_and_reset_starts_over(ja_page):
     assert widget.locator("[data-done]").count() == 0
 
 
-def test_keyboard_only(ja_page):
-    page = ja_page
-    widget = page.locator(WIDGET)
-    widget.locator('input[data-strategy="trap-and-emulate"]').focus()
-    page.keyboard.press("ArrowRight")  # radio group: moves to binary translation and selects it
-    assert widget.locator('input[data-strategy="binary-translation"]').is_checked()
-    outline = page.evaluate("getComputedStyle(document.activeElement.closest('label')).outlineStyle")
-    assert outline != "none"  # the focused choice is visibly outlined
-    for _ in range(5):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.getAttribute('data-action')") == "step":
-            break
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "step"
-    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
-    page.keyboard.press("Enter")
-    page.keyboard.press("Space")
-    page.keyboard.press("Enter")
-    assert current_step(widget) == ["3"]
-    assert counters(widget)["translations"] == expected_counts("binary-translation", 3)["translations"]
-    page.keyboard.press("Shift+Tab")  # Back comes before Step
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "back"
-    page.keyboard.press("Enter")
-    assert current_step(widget) == ["2"]
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "reset"
-    page.keyboard.press("Enter")
-    assert current_step(widget) == []
-    # Focus stays on the button even though Reset now has nothing to do.
-    assert page.evaluate("document.activeElement.getAttribute('data-action')") == "reset"
-
-
 def test_english_page_uses_english_strings(en_page):
     widget = en_page.locator(WIDGET)
     assert "Run guest OS kernel code one instruction at a time" in widget.inner_text()
@@ -519,71 +338,29 @@ def test_english_page_uses_english_strings(en_page):
 
 
 def test_without_javascript_the_table_and_explanations_are_readable(browser, widget_site):
-    context, log, page = open_page(browser, widget_site[1], java_script_enabled=False)
-    widget = page.locator(WIDGET)
-    table = widget.locator("table")
-    assert table.is_visible()
-    assert widget.locator("[data-step]").count() == 0 and widget.locator("[data-action]").count() == 0
-    headers = table.locator("thead th").all_inner_texts()
-    assert headers == ["行", "命令", "純粋なトラップ・アンド・エミュレート（従来のx86）",
-                       "バイナリトランスレーション（VMware方式）", "Intel VT-x"]
-    assert table.locator("tbody tr").count() == len(instructions())
-    popf = table.locator('tr[data-instruction="popf"]')
-    assert popf.locator('td[data-cell="trap-and-emulate"]').get_attribute("data-guest") == "wrong"
-    assert "ゲストから見て誤り（気づきません）" in popf.locator('td[data-cell="trap-and-emulate"]').inner_text()
-    assert "VMMのコードに置き換え" in popf.locator('td[data-cell="binary-translation"]').inner_text()
-    for strategy in STRATEGIES:
-        for instruction in instructions():
-            cell = table.locator(f'tr[data-instruction="{instruction["id"]}"] td[data-cell="{strategy}"]')
-            assert cell.get_attribute("data-control") == instruction["cells"][strategy]["control"]
-    assert table.locator('tfoot td[data-total="trap-and-emulate"]').inner_text().startswith("トラップ4回")
-    assert "6行目、7行目" in table.locator('tfoot td[data-total="trap-and-emulate"]').inner_text()
-    assert table.locator('tfoot td[data-total="binary-translation"]').inner_text() == "置き換えた命令7回"
-    assert table.locator('tfoot td[data-total="vt-x"]').inner_text() == "VM exit2回"
-    details = widget.locator('details[data-instruction="sgdt"]')
-    assert not details.locator("dd").first.is_visible()
-    details.locator("summary").click()
-    assert "VMMが実CPUに読み込ませたGDT" in details.inner_text()
-    assert "descriptor-table exiting" in details.inner_text()
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.mark.parametrize("javascript", [True, False], ids=["stepper", "static"])
-def test_fits_a_phone(browser, widget_site, javascript):
-    width = 390
-    context, log, page = open_page(
-        browser, widget_site[1], viewport={"width": width, "height": 844}, java_script_enabled=javascript
-    )
-    if javascript:
-        press(page.locator(WIDGET), "step", len(instructions()))
-    widget = page.locator(WIDGET)
-    box = widget.bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width
-    # Nothing inside the widget is wider than the widget (the static table's
-    # wrapper scrolls by itself if it must; on a phone its rows are cards).
-    overflow = widget.evaluate(
-        "r => Math.max(...[r, ...r.querySelectorAll('*')].filter(e => e.offsetParent !== null)"
-        ".map(e => e.getBoundingClientRect().right)) - r.getBoundingClientRect().right"
-    )
-    assert overflow <= 0.5
-    if javascript:
-        # Material's own no-JS header is a little wider than a phone, so the
-        # page-wide check is made with JavaScript only.
-        assert page.evaluate("document.documentElement.scrollWidth") <= width
-    context.close()
-    assert log.problems() == []
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_stepped_widget_has_no_serious_accessibility_violation(browser, widget_site, scheme):
-    context, log, page = open_page(browser, widget_site[1], color_scheme=scheme)
-    widget = page.locator(WIDGET)
-    press(widget, "step", step_of("sgdt"))  # the guest has gone wrong: the warning state
-    assert widget.get_attribute("data-guest-state") == "wrong"
-    assert axe_violations(page) == []
-    choose(widget, "vt-x")
-    run_to_end(widget)  # the end, with the summary
-    assert axe_violations(page) == []
-    context.close()
-    assert log.problems() == []
+    with widgets.opened(browser, widget_site, NAME, java_script_enabled=False) as page:
+        widget = page.locator(WIDGET)
+        table = widget.locator("table")
+        assert table.is_visible()
+        assert widget.locator("[data-step]").count() == 0 and widget.locator("[data-action]").count() == 0
+        headers = table.locator("thead th").all_inner_texts()
+        assert headers == ["行", "命令", "純粋なトラップ・アンド・エミュレート（従来のx86）",
+                           "バイナリトランスレーション（VMware方式）", "Intel VT-x"]
+        assert table.locator("tbody tr").count() == len(instructions())
+        popf = table.locator('tr[data-instruction="popf"]')
+        assert popf.locator('td[data-cell="trap-and-emulate"]').get_attribute("data-guest") == "wrong"
+        assert "ゲストから見て誤り（気づきません）" in popf.locator('td[data-cell="trap-and-emulate"]').inner_text()
+        assert "VMMのコードに置き換え" in popf.locator('td[data-cell="binary-translation"]').inner_text()
+        for strategy in STRATEGIES:
+            for instruction in instructions():
+                cell = table.locator(f'tr[data-instruction="{instruction["id"]}"] td[data-cell="{strategy}"]')
+                assert cell.get_attribute("data-control") == instruction["cells"][strategy]["control"]
+        assert table.locator('tfoot td[data-total="trap-and-emulate"]').inner_text().startswith("トラップ4回")
+        assert "6行目、7行目" in table.locator('tfoot td[data-total="trap-and-emulate"]').inner_text()
+        assert table.locator('tfoot td[data-total="binary-translation"]').inner_text() == "置き換えた命令7回"
+        assert table.locator('tfoot td[data-total="vt-x"]').inner_text() == "VM exit2回"
+        details = widget.locator('details[data-instruction="sgdt"]')
+        assert not details.locator("dd").first.is_visible()
+        details.locator("summary").click()
+        assert "VMMが実CPUに読み込ませたGDT" in details.inner_text()
+        assert "descriptor-table exiting" in details.inner_text()

@@ -3,12 +3,11 @@
 - ``<!-- page-walk -->`` on a line of its own (not indented; one inside a code
   fence is left alone) becomes the widget: a static explanation of the formula
   (n+1)(m+1)−1 and a table of the counts for every combination, so that the page
-  reads well without JavaScript. The texts the script needs are embedded, in the
-  page's language, as ``<script type="application/json" data-page-walk-data>``;
-  ``assets/javascripts/widgets/page-walk.js`` turns the widget into the stepper
-  (settings, a grid of numbered references, step/back/run/reset).
-- The page gets ``"page-walk"`` in ``page.meta["widgets"]``, which makes
-  ``overrides/main.html`` load the widget's CSS and JS on that page only.
+  reads well without JavaScript. ``assets/javascripts/widgets/page-walk.js`` turns
+  the widget into the stepper (settings, a grid of numbered references,
+  step/back/run/reset).
+- The plumbing (marker, page meta, root element, strings in
+  ``docs/_data/page-walk.strings.yml``) is ``_widget.Widget``'s.
 - The data is validated when the build starts, used or not: a bad file stops the
   build with ``page-walk.yml:LINE: field: what is wrong``.
 - The counts never include the final data access (「最終的なデータアクセスを除く」).
@@ -21,70 +20,29 @@
 
 from __future__ import annotations
 
-import html
-from pathlib import Path
 from typing import Annotated, Literal
 
-from mkdocs.exceptions import PluginError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-import _widget  # beside this file: shared widget plumbing
-import _yaml_data  # beside this file; MkDocs puts the hook's folder on sys.path
+import _widget  # beside this file (MkDocs puts the hook's folder on sys.path)
+from _widget import Localized, Model
+from _widget import escape as _e
 
-NAME = "page-walk"
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+WIDGET = _widget.Widget("page-walk", "page walk")
 
 # Page sizes and how many levels each removes from a walk (guest and nested alike).
 PAGE_SIZES = (("4k", "4 KiB", 0), ("2m", "2 MiB", 1), ("1g", "1 GiB", 2))
 LEVELS = (4, 5)
 
-STRINGS = {
-    "ja": {
-        "caption": "入れ子のページングでの参照回数（TLBミス、最終的なデータアクセスを除く）",
-        "guest": "ゲストn",
-        "nested": "ネステッドm",
-        "page": "{size}",
-        "native": "ネイティブ・シャドウのときは、4 KiBのページでn回（4段なら4回、5段なら5回）、"
-                  "2 MiBでn−1回、1 GiBでn−2回です。TLBに当たれば、どの方式でも0回です。",
-        "unit": "{count}回",
-        "lab_caption": "ハンズオンの記録: GVA {gva}（{size}のページ）",
-        "lab_head": ("段", "索引", "エントリのGPA", "エントリ（実行後）"),
-        "lab_gpa": "→ GPA {gpa}",
-    },
-    "en": {
-        "caption": "References with nested paging (TLB miss, final data access not counted)",
-        "guest": "Guest n",
-        "nested": "Nested m",
-        "page": "{size}",
-        "native": "Natively and with shadow paging a walk costs n references with 4 KiB pages "
-                  "(4 for 4 levels, 5 for 5), n−1 with 2 MiB pages and n−2 with 1 GiB pages. "
-                  "A TLB hit costs 0 in every mode.",
-        "unit": "{count}",
-        "lab_caption": "Lab record: GVA {gva} ({size} page)",
-        "lab_head": ("Table", "Index", "Entry GPA", "Entry (after the run)"),
-        "lab_gpa": "→ GPA {gpa}",
-    },
-}
-
-
 # --- the data -------------------------------------------------------------------------
 
 
-class Localized(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ja: Text
-    en: Text
-
-
-class Mode(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Mode(Model):
     label: Localized
     explain: Localized
 
 
-class Modes(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Modes(Model):
     native: Mode
     shadow: Mode
     nested: Mode
@@ -95,18 +53,16 @@ TABLES = ("PML4", "PDPT", "PD", "PT")
 SHIFTS = {"PML4": 39, "PDPT": 30, "PD": 21, "PT": 12}
 
 
-class LabStep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LabStep(Model):
     table: Literal["PML4", "PDPT", "PD", "PT"]
     index: Annotated[int, Field(ge=0, le=511)]
     entry_gpa: Hex
     entry: Hex
 
 
-class LabWalk(BaseModel):
+class LabWalk(Model):
     """One walk the lab printed: a GVA, the guest entries read on the way, the GPA."""
 
-    model_config = ConfigDict(extra="forbid")
     gva: Hex
     page: Literal["4k", "2m", "1g"]
     steps: list[LabStep]
@@ -125,14 +81,12 @@ class LabWalk(BaseModel):
         return self
 
 
-class LabWalks(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LabWalks(Model):
     intro: Localized
     walks: list[LabWalk]
 
 
-class PageWalk(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PageWalk(Model):
     intro: Localized
     formula: Localized
     modes: Modes
@@ -142,8 +96,6 @@ class PageWalk(BaseModel):
     lab_walks: LabWalks | None = None
 
 
-def load(text: str, source: str) -> PageWalk:
-    return _yaml_data.load(text, PageWalk, source=source)
 
 
 def references(mode: str, guest: int, nested: int, page: str = "4k", tlb_hit: bool = False) -> int:
@@ -155,54 +107,23 @@ def references(mode: str, guest: int, nested: int, page: str = "4k", tlb_hit: bo
     return (n + 1) * (m + 1) - 1 if mode == "nested" else n
 
 
-_data: PageWalk | None = None
-
-
-# --- hook events ------------------------------------------------------------------------
-
-
-def on_config(config):
-    """Load and validate the widget's texts."""
-    global _data
-    path = Path(config.docs_dir) / "_data" / "page-walk.yml"
-    try:
-        _data = load(path.read_text(encoding="utf-8"), str(path))
-    except OSError as error:
-        raise PluginError(f"page walk: {path}: {error.strerror}") from None
-    except _yaml_data.DataError as error:
-        raise PluginError(f"page walk: {error}") from None
-    return config
-
-
-def on_page_markdown(markdown, page, **kwargs):
-    """Expand the marker into the widget; list the widget in the page's meta."""
-    return _widget.expand_marker(markdown, page, NAME, lambda language, uid: render(_data, language, uid))
-
-
 # --- rendering ---------------------------------------------------------------------------
-
-
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
 
 
 def render(data: PageWalk, language: str, uid: str) -> str:
     """The widget's HTML: one raw block (no blank lines) that Markdown leaves alone."""
-    strings = STRINGS.get(language, STRINGS["en"])
+    strings = WIDGET.words(language)
 
     def text(value: Localized) -> str:
-        return getattr(value, language, None) or value.en
+        return value.pick(language)
 
-    head = "".join(
-        f'<th scope="col" data-page-size="{key}">{_e(strings["page"].format(size=label))}</th>'
-        for key, label, _ in PAGE_SIZES
-    )
+    head = "".join(f'<th scope="col" data-page-size="{key}">{_e(label)}</th>' for key, label, _ in PAGE_SIZES)
     rows = []
     for guest in LEVELS:
         for nested in LEVELS:
             cells = "".join(
-                f'<td data-page-size="{key}" data-label="{_e(strings["page"].format(size=label))}">'
-                f'{_e(strings["unit"].format(count=references("nested", guest, nested, key)))}</td>'
+                f'<td data-page-size="{key}" data-label="{_e(label)}">'
+                f'{_e(_widget.fmt(strings["times"], count=references("nested", guest, nested, key)))}</td>'
                 for key, label, _ in PAGE_SIZES
             )
             rows.append(
@@ -214,15 +135,11 @@ def render(data: PageWalk, language: str, uid: str) -> str:
         f'<dt data-mode="{key}">{_e(text(mode.label))}</dt><dd>{_formula_html(text(mode.explain))}</dd>'
         for key, mode in data.modes
     )
-    payload = _widget.script_json(_script_data(data, language))
-    return "\n".join([
-        f'<div class="page-walk" data-widget="{NAME}" id="{uid}" lang="{language}">',
-        f'<p class="page-walk__intro">{_e(text(data.intro))}</p>',
-        '<div class="page-walk__static" data-static>',
+    static = "\n".join([
         f'<p class="page-walk__formula">{_formula_html(text(data.formula))}</p>',
         f'<p>{_e(text(data.final_access))}</p>',
-        f'<div class="page-walk__table-wrap" role="region" tabindex="0" aria-labelledby="{uid}-caption">',
-        f'<table class="page-walk__table"><caption id="{uid}-caption">{_e(strings["caption"])}</caption>',
+        f'<div class="widget__table-wrap" role="region" tabindex="0" aria-labelledby="{uid}-caption">',
+        f'<table class="widget__table page-walk__table"><caption id="{uid}-caption">{_e(strings["caption"])}</caption>',
         f'<thead><tr><th scope="col">{_e(strings["guest"])}</th><th scope="col">{_e(strings["nested"])}</th>{head}</tr></thead>',
         f'<tbody>{"".join(rows)}</tbody></table>',
         "</div>",
@@ -231,10 +148,9 @@ def render(data: PageWalk, language: str, uid: str) -> str:
         f'<p>{_e(text(data.large_pages))}</p>',
         f'<p>{_e(text(data.tlb))}</p>',
         _lab_tables(data, language, strings),
-        "</div>",
-        f'<script type="application/json" data-page-walk-data>{payload}</script>',
-        "</div>",
     ])
+    intro = f'<p class="page-walk__intro">{_e(text(data.intro))}</p>'
+    return WIDGET.html(uid, language, static, _script_data(data, language), before=intro)
 
 
 def _lab_tables(data: PageWalk, language: str, strings: dict) -> str:
@@ -242,20 +158,21 @@ def _lab_tables(data: PageWalk, language: str, strings: dict) -> str:
     if data.lab_walks is None:
         return ""
     sizes = {key: label for key, label, _ in PAGE_SIZES}
-    head = "".join(f'<th scope="col">{_e(name)}</th>' for name in strings["lab_head"])
-    parts = [f'<p>{_e(getattr(data.lab_walks.intro, language, None) or data.lab_walks.intro.en)}</p>']
+    names = ("labTable", "labIndex", "labEntryGpa", "labEntryValue")
+    head = "".join(f'<th scope="col">{_e(strings[name])}</th>' for name in names)
+    parts = [f'<p>{_e(data.lab_walks.intro.pick(language))}</p>']
     for walk in data.lab_walks.walks:
         rows = "".join(
             f"<tr><th scope=\"row\">{step.table}</th><td>{step.index}</td><td><code>{step.entry_gpa}</code></td>"
             f"<td><code>{step.entry}</code></td></tr>"
             for step in walk.steps
         )
-        caption = strings["lab_caption"].format(gva=walk.gva, size=sizes[walk.page])
+        caption = _widget.fmt(strings["labCaption"], gva=walk.gva, size=sizes[walk.page])
         parts.append(
-            f'<div class="page-walk__table-wrap" role="region" tabindex="0" aria-label="{_e(caption)}">'
-            f'<table class="page-walk__table" data-lab-walk="{walk.gva}"><caption>{_e(caption)}</caption>'
+            f'<div class="widget__table-wrap" role="region" tabindex="0" aria-label="{_e(caption)}">'
+            f'<table class="widget__table page-walk__table" data-lab-walk="{walk.gva}"><caption>{_e(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
-            f'<p class="page-walk__lab-gpa">{_e(strings["lab_gpa"].format(gpa=walk.gpa))}</p></div>'
+            f'<p class="page-walk__lab-gpa">{_e(_widget.fmt(strings["labGpa"], gpa=walk.gpa))}</p></div>'
         )
     return "".join(parts)
 
@@ -270,21 +187,18 @@ def _formula_html(text: str) -> str:
 
 def _script_data(data: PageWalk, language: str) -> dict:
     def text(value: Localized) -> str:
-        return getattr(value, language, None) or value.en
+        return value.pick(language)
 
     return {
-        "lang": language,
-        "formula": text(data.formula),
         "modes": {key: {"label": text(mode.label), "explain": text(mode.explain)} for key, mode in data.modes},
         "largePages": text(data.large_pages),
         "tlb": text(data.tlb),
-        "finalAccess": text(data.final_access),
         "labWalks": [] if data.lab_walks is None else [
             {"gva": walk.gva, "page": walk.page, "gpa": walk.gpa,
              "steps": [step.model_dump() for step in walk.steps]}
             for walk in data.lab_walks.walks
         ],
-        "labIntro": "" if data.lab_walks is None else text(data.lab_walks.intro),
     }
 
 
+on_config, on_page_markdown, on_post_build = WIDGET.hooks(render, "page-walk.yml", PageWalk)

@@ -1,168 +1,13 @@
-/*
- * The bytecode VM widget: the lab's stack machine (docs/labs/bytecode_vm.py) in the browser.
- *
- * The markup comes from overrides/hooks/bytecode_vm.py: a root [data-widget="bytecode-vm"]
- * holding a static listing of the sample and its output ([data-static], for readers
- * without JavaScript) and, as <script type="application/json" data-bytecode-vm-data>,
- * the sample program, the opcode table and the limits, all read from the lab's file.
- * Here the static part is hidden and replaced by the machine: an editor ([data-source]),
- * buttons ([data-action="assemble|sample|step|run|back|reset"]), the listing
- * ([data-offset] rows, the current one aria-current="step"), the stack ([data-stack],
- * top first), the locals ([data-local]), the output ([data-output]), a status line
- * ([data-status]) and errors ([data-error]), both aria-live. The root carries
- * data-state (ready|halted|error), data-pc and data-steps for tests.
- *
- * The assembler and the step function follow the lab's assemble() and step() line by
- * line: same checks in the same order, same error kinds and lines, and the English
- * messages are the lab's messages word for word. Keep them in step. Addresses (offsets,
- * the pc, jump targets) are shown as the lab shows them: hexadecimal, 0x and at least
- * four digits (addr()); a jump target may be written as 15 or 0x0f, as in the lab.
- */
-(function () {
+/* The bytecode VM (hook: overrides/hooks/bytecode_vm.py; kit: _kit.js): the lab's stack
+   machine (docs/labs/bytecode_vm.py). assemble() and step() follow the lab's line by line:
+   same checks in the same order, same error kinds and lines; the messages (error.*) are
+   the lab's MESSAGES, sent by the hook. Keep the two machines in step. Addresses
+   are shown as the lab shows them (addr()). The root has data-state, data-pc, data-steps. */
+WidgetKit.define("bytecode-vm", function (w) {
   "use strict";
 
-  var STRINGS = {
-    ja: {
-      intro: "実習と同じVMです。「1歩進む」で1命令ずつ実行し、スタック・ローカル変数・出力の変化を見ましょう。プログラムは書き換えられます。書き換えたら「組み立てる」を押します。",
-      source: "プログラム（アセンブリ言語。;から行末まではコメント）",
-      assemble: "組み立てる",
-      sample: "サンプルに戻す",
-      step: "1歩進む",
-      run: "最後まで実行",
-      back: "1歩戻る",
-      reset: "最初から",
-      controls: "実行の操作",
-      listing: "バイトコード",
-      offset: "オフセット",
-      bytes: "バイト列",
-      line: "行",
-      instruction: "命令",
-      stack: "スタック（上が先頭）",
-      empty: "（空）",
-      top: "先頭",
-      locals: "ローカル変数",
-      name: "名前",
-      value: "値",
-      unset: "未設定",
-      noLocals: "（なし）",
-      output: "出力",
-      nothing: "（まだ何も表示していません）",
-      edited: "プログラムが変更されています。「組み立てる」を押すと反映されます。",
-      current: "実行する命令",
-      ready: function (n, bytes) {
-        return n + "命令・" + bytes + "バイトに組み立てました。pc 0x0000、0ステップ。「1歩進む」で最初の命令を実行します。";
-      },
-      at: function (pc, steps, line, text) {
-        return steps + "ステップ実行しました。pc " + pc + "、次は" + line + "行目の " + text + " です。";
-      },
-      halted: function (pc, steps) {
-        return "HALTで停止しました（pc " + pc + "、" + steps + "ステップ）。";
-      },
-      stopped: function (pc, steps) {
-        return "エラーで停止しました（pc " + pc + "、" + steps + "ステップ）。「1歩戻る」か「最初から」で戻れます。";
-      },
-      notAssembled: "組み立てられませんでした。プログラムを直して「組み立てる」を押します。",
-      error: function (line, message) { return "エラー: " + line + "行目: " + message; },
-      messages: {
-        duplicateLabel: function (a) { return "ラベル「" + a.label + "」が2回定義されています"; },
-        unknownInstruction: function (a) { return "不明な命令「" + a.word + "」です"; },
-        takesNoOperand: function (a) { return a.name + "は被演算子（オペランド）を取りません"; },
-        needsOperand: function (a) { return a.name + "には被演算子（オペランド）が必要です"; },
-        takesOneOperand: function (a) { return a.name + "の被演算子は1つです"; },
-        tooLarge: function (a) { return "コードが" + a.max + "バイトを超えています"; },
-        needsInteger: function (a) { return a.name + "には整数が必要です（「" + a.operand + "」は整数ではありません）"; },
-        doesNotFit: function (a) { return a.value + "は32ビットに収まりません"; },
-        needsName: function (a) { return a.name + "には変数名が必要です（「" + a.operand + "」は名前ではありません）"; },
-        tooManyLocals: function (a) { return "ローカル変数が" + a.max + "個を超えています"; },
-        needsLabel: function (a) { return a.name + "にはラベルか番地が必要です（「" + a.operand + "」はどちらでもありません）"; },
-        empty: function () { return "プログラムに命令がありません"; },
-        unknownLabel: function (a) { return "ラベル「" + a.label + "」は定義されていません"; },
-        outside: function (a) { return "飛び先" + a.target + "がコードの外です（" + a.first + ".." + a.last + "）"; },
-        notStart: function (a) { return "飛び先" + a.target + "は命令の先頭ではありません"; },
-        badOpcode: function (a) { return a.pc + "に不明なオペコード0x" + a.hex + "があります"; },
-        stepLimit: function (a) { return a.limit + "ステップで止めました（無限ループかもしれません）"; },
-        underflow: function (a) { return a.name + "にはスタックに" + a.needs + "個の値が必要ですが、" + a.has + "個しかありません"; },
-        unsetLocal: function (a) { return "ローカル変数「" + a.local + "」を、値を入れる前に読もうとしました"; },
-        ranOffEnd: function () { return "プログラムの終わりを越えました（HALTがありません）"; }
-      }
-    },
-    en: {
-      intro: "The same VM as in the lab. Press “Step” to run one instruction at a time and watch the stack, the locals and the output change. You can edit the program; press “Assemble” after editing.",
-      source: "Program (assembly; from ; to the end of the line is a comment)",
-      assemble: "Assemble",
-      sample: "Load the sample",
-      step: "Step",
-      run: "Run",
-      back: "Back",
-      reset: "Reset",
-      controls: "Run controls",
-      listing: "Bytecode",
-      offset: "Offset",
-      bytes: "Bytes",
-      line: "Line",
-      instruction: "Instruction",
-      stack: "Stack (top first)",
-      empty: "(empty)",
-      top: "top",
-      locals: "Locals",
-      name: "Name",
-      value: "Value",
-      unset: "unset",
-      noLocals: "(none)",
-      output: "Output",
-      nothing: "(nothing printed yet)",
-      edited: "The program has changed. Press “Assemble” to use it.",
-      current: "next instruction",
-      ready: function (n, bytes) {
-        return "Assembled: " + count(n, "instruction") + ", " + count(bytes, "byte") + ". pc 0x0000, 0 steps. Press “Step” to run the first instruction.";
-      },
-      at: function (pc, steps, line, text) {
-        return count(steps, "step") + " done. pc " + pc + "; next: line " + line + ", " + text + ".";
-      },
-      halted: function (pc, steps) {
-        return "Stopped at HALT (pc " + pc + ", " + count(steps, "step") + ").";
-      },
-      stopped: function (pc, steps) {
-        return "Stopped by an error (pc " + pc + ", " + count(steps, "step") + "). “Back” or “Reset” goes back.";
-      },
-      notAssembled: "The program did not assemble. Fix it and press “Assemble”.",
-      error: function (line, message) { return "Error: line " + line + ": " + message; },
-      // Word for word the lab's messages (docs/labs/bytecode_vm.py).
-      messages: {
-        duplicateLabel: function (a) { return "label '" + a.label + "' is defined twice"; },
-        unknownInstruction: function (a) { return "unknown instruction '" + a.word + "'"; },
-        takesNoOperand: function (a) { return a.name + " takes no operand"; },
-        needsOperand: function (a) { return a.name + " needs an operand"; },
-        takesOneOperand: function (a) { return a.name + " takes one operand"; },
-        tooLarge: function (a) { return "the code is longer than " + a.max + " bytes"; },
-        needsInteger: function (a) { return a.name + " needs an integer, not '" + a.operand + "'"; },
-        doesNotFit: function (a) { return a.value + " does not fit in 32 bits"; },
-        needsName: function (a) { return a.name + " needs a variable name, not '" + a.operand + "'"; },
-        tooManyLocals: function (a) { return "more than " + a.max + " local variables"; },
-        needsLabel: function (a) { return a.name + " needs a label or an offset, not '" + a.operand + "'"; },
-        empty: function () { return "the program has no instructions"; },
-        unknownLabel: function (a) { return "unknown label '" + a.label + "'"; },
-        outside: function (a) { return "jump target " + a.target + " is outside the code (" + a.first + ".." + a.last + ")"; },
-        notStart: function (a) { return "jump target " + a.target + " is not the start of an instruction"; },
-        badOpcode: function (a) { return "unknown opcode 0x" + a.hex + " at " + a.pc; },
-        stepLimit: function (a) { return "stopped after " + a.limit + " steps (an infinite loop?)"; },
-        underflow: function (a) {
-          return a.name + " needs " + a.needs + " value" + (a.needs > 1 ? "s" : "") + " on the stack, but it has " + a.has;
-        },
-        unsetLocal: function (a) { return "local '" + a.local + "' is read before it is set"; },
-        ranOffEnd: function () { return "ran off the end of the program (no HALT)"; }
-      }
-    }
-  };
-
-  var PREFIX = "bytecode-vm__";
-  // Snapshots kept for "Back": enough to step back through any loop a reader follows by
-  // hand, and a bound on memory when Run goes to the step limit with a growing stack.
+  // States kept for Back: any loop a reader steps by hand; bounded when Run hits the limit.
   var HISTORY_LIMIT = 1000;
-
-  function count(n, word) {
-    return n + " " + word + (n === 1 ? "" : "s");
-  }
   var NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
   var LABEL = /^([A-Za-z_][A-Za-z0-9_]*)\s*:([\s\S]*)$/;
   var INTEGER = /^[+-]?[0-9]+$/;
@@ -187,7 +32,7 @@
     return (n < 16 ? "0" : "") + n.toString(16);
   }
 
-  // --- the machine (the lab's assemble, decode and step) ------------------------------
+  // The machine (the lab's assemble, decode and step).
 
   function assemble(text, data) {
     var source = text.split("\n");
@@ -382,29 +227,18 @@
     };
   }
 
-  // --- the page -----------------------------------------------------------------------
+  // The page.
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) {
-      node.className = className.split(" ").map(function (name) { return PREFIX + name; }).join(" ");
-    }
-    if (text !== undefined) {
-      node.textContent = text;
-    }
-    return node;
-  }
+  var data = w.data;
+  var uid = w.uid;
+  var el = w.el.bind(w);
+  data.byCode = {};
+  Object.keys(data.opcodes).forEach(function (name) { data.byCode[data.opcodes[name][0]] = name; });
 
-  function button(action, label, primary) {
-    var b = el("button", "button");
-    b.type = "button";
-    b.className += " md-button" + (primary ? " md-button--primary" : "");
-    b.setAttribute("data-action", action);
-    b.textContent = label;
-    return b;
-  }
+  var program = null;
+  var assembleError = null;
 
-  function panel(uid, key, title) {
+  function panel(key, title) {
     var box = el("div", "panel panel--" + key);
     var label = el("p", "panel-title", title);
     label.id = uid + "-" + key;
@@ -412,385 +246,284 @@
     return box;
   }
 
-  function setup(root, index) {
-    var source = root.querySelector("script[data-bytecode-vm-data]");
-    if (!source) {
+  var app = w.app();
+
+  // The editor.
+  var editor = el("div", "editor");
+  var sourceLabel = el("label", "source-label", w.t("source"));
+  sourceLabel.htmlFor = uid + "-source";
+  var textarea = el("textarea", "source");
+  textarea.id = uid + "-source";
+  textarea.setAttribute("data-source", "");
+  textarea.spellcheck = false;
+  textarea.setAttribute("autocapitalize", "off");
+  textarea.setAttribute("autocomplete", "off");
+  textarea.rows = 12;
+  textarea.value = data.program;
+  editor.appendChild(sourceLabel);
+  editor.appendChild(textarea);
+  var editorActions = el("div", "widget__actions actions");
+  var assembleButton = w.button("assemble", w.t("assemble"));
+  var sampleButton = w.button("sample", w.t("sample"));
+  editorActions.appendChild(assembleButton);
+  editorActions.appendChild(sampleButton);
+  editor.appendChild(editorActions);
+  var edited = el("p", "edited", "");
+  edited.setAttribute("data-edited", "");
+  editor.appendChild(edited);
+  app.appendChild(editor);
+
+  // The run buttons, status and errors.
+  var stepper = w.stepper({
+    classes: "actions actions--run",
+    actions: ["back", "step", "run", "reset"],
+    history: HISTORY_LIMIT,
+    first: function () { return program ? { vm: newState(program), error: null } : null; },
+    more: function (state) { return Boolean(state) && !state.error && !state.vm.halted; },
+    next: function (state) {
+      var vm = copyState(state.vm);
+      try {
+        step(program, vm, data);
+      } catch (err) {
+        if (!(err instanceof VMError)) {
+          throw err;
+        }
+        return { vm: vm, error: err };
+      }
+      return { vm: vm, error: null };
+    },
+    render: render
+  });
+  stepper.node.setAttribute("role", "group");
+  stepper.node.setAttribute("aria-label", w.t("controls"));
+  app.appendChild(stepper.node);
+  var status = w.live("p", "status");
+  status.setAttribute("data-status", "");
+  app.appendChild(status);
+  var errorBox = el("div", "error");
+  errorBox.setAttribute("data-error", "");
+  errorBox.setAttribute("aria-live", "assertive");
+  app.appendChild(errorBox);
+
+  // The machine's parts.
+  var panels = el("div", "panels");
+  var listingPanel = panel("listing", w.t("listing"));
+  var listingWrap = w.region("table-wrap", uid + "-listing");
+  var listing = el("table", "table listing");
+  listing.setAttribute("data-listing", "");
+  listing.appendChild(w.thead([null, w.t("offset"), w.t("bytes"), w.t("line"), w.t("instruction")]));
+  var listingBody = document.createElement("tbody");
+  listing.appendChild(listingBody);
+  listingWrap.appendChild(listing);
+  listingPanel.appendChild(listingWrap);
+  panels.appendChild(listingPanel);
+
+  var side = el("div", "side");
+  var stackPanel = panel("stack", w.t("stack"));
+  var stackList = el("ol", "stack");
+  stackList.setAttribute("data-stack", "");
+  stackList.setAttribute("aria-labelledby", uid + "-stack");
+  stackPanel.appendChild(stackList);
+  var stackEmpty = el("p", "empty", w.t("empty"));
+  stackPanel.appendChild(stackEmpty);
+  side.appendChild(stackPanel);
+
+  var localsPanel = panel("locals", w.t("locals"));
+  var localsTable = el("table", "table locals");
+  localsTable.setAttribute("data-locals", "");
+  localsTable.setAttribute("aria-labelledby", uid + "-locals");
+  localsTable.appendChild(w.thead([w.t("name"), w.t("value")]));
+  var localsBody = document.createElement("tbody");
+  localsTable.appendChild(localsBody);
+  localsPanel.appendChild(localsTable);
+  var localsNone = el("p", "empty", w.t("noLocals"));
+  localsPanel.appendChild(localsNone);
+  side.appendChild(localsPanel);
+
+  var outputPanel = panel("output", w.t("output"));
+  var outputLive = w.live("div", "output-live");
+  var outputList = el("ol", "output");
+  outputList.setAttribute("data-output", "");
+  outputList.setAttribute("aria-labelledby", uid + "-output");
+  outputLive.appendChild(outputList);
+  var outputNone = el("p", "empty", w.t("nothing"));
+  outputLive.appendChild(outputNone);
+  outputPanel.appendChild(outputLive);
+  side.appendChild(outputPanel);
+  panels.appendChild(side);
+  app.appendChild(panels);
+
+  // Rendering.
+  var rows = {};
+
+  function buildListing() {
+    listingBody.textContent = "";
+    rows = {};
+    if (!program) {
       return;
     }
-    var data = JSON.parse(source.textContent);
-    data.byCode = {};
-    Object.keys(data.opcodes).forEach(function (name) { data.byCode[data.opcodes[name][0]] = name; });
-    var strings = STRINGS[data.lang] || STRINGS.en;
-    var uid = root.id || "bytecode-vm-" + (index + 1);
-
-    var program = null;
-    var state = null;
-    var error = null;
-    var history = [];
-    var assembleError = null;
-
-    var app = el("div", "app");
-    app.appendChild(el("p", "intro", strings.intro));
-
-    // --- the editor ----------------------------------------------------------------
-    var editor = el("div", "editor");
-    var sourceLabel = el("label", "source-label", strings.source);
-    sourceLabel.htmlFor = uid + "-source";
-    var textarea = el("textarea", "source");
-    textarea.id = uid + "-source";
-    textarea.setAttribute("data-source", "");
-    textarea.spellcheck = false;
-    textarea.setAttribute("autocapitalize", "off");
-    textarea.setAttribute("autocomplete", "off");
-    textarea.rows = 12;
-    textarea.value = data.program;
-    editor.appendChild(sourceLabel);
-    editor.appendChild(textarea);
-    var editorActions = el("div", "actions");
-    var buttons = {
-      assemble: button("assemble", strings.assemble, false),
-      sample: button("sample", strings.sample, false)
-    };
-    editorActions.appendChild(buttons.assemble);
-    editorActions.appendChild(buttons.sample);
-    editor.appendChild(editorActions);
-    var edited = el("p", "edited", "");
-    edited.setAttribute("data-edited", "");
-    editor.appendChild(edited);
-    app.appendChild(editor);
-
-    // --- controls, status and errors --------------------------------------------------
-    var controls = el("div", "actions actions--run");
-    controls.setAttribute("role", "group");
-    controls.setAttribute("aria-label", strings.controls);
-    ["back", "step", "run", "reset"].forEach(function (action) {
-      buttons[action] = button(action, strings[action], action === "step");
-      controls.appendChild(buttons[action]);
-    });
-    app.appendChild(controls);
-    var status = el("p", "status");
-    status.setAttribute("data-status", "");
-    status.setAttribute("aria-live", "polite");
-    app.appendChild(status);
-    var errorBox = el("div", "error");
-    errorBox.setAttribute("data-error", "");
-    errorBox.setAttribute("aria-live", "assertive");
-    app.appendChild(errorBox);
-
-    // --- the machine's parts ------------------------------------------------------------
-    var panels = el("div", "panels");
-    var listingPanel = panel(uid, "listing", strings.listing);
-    var listingWrap = el("div", "table-wrap");
-    listingWrap.setAttribute("role", "region");
-    listingWrap.setAttribute("tabindex", "0");
-    listingWrap.setAttribute("aria-labelledby", uid + "-listing");
-    var listing = el("table", "table listing");
-    listing.setAttribute("data-listing", "");
-    var head = document.createElement("thead");
-    var headRow = document.createElement("tr");
-    ["", strings.offset, strings.bytes, strings.line, strings.instruction].forEach(function (text, i) {
-      var th = document.createElement(i === 0 ? "td" : "th");
-      if (i > 0) {
-        th.scope = "col";
-      }
-      th.textContent = text;
-      headRow.appendChild(th);
-    });
-    head.appendChild(headRow);
-    listing.appendChild(head);
-    var listingBody = document.createElement("tbody");
-    listing.appendChild(listingBody);
-    listingWrap.appendChild(listing);
-    listingPanel.appendChild(listingWrap);
-    panels.appendChild(listingPanel);
-
-    var side = el("div", "side");
-    var stackPanel = panel(uid, "stack", strings.stack);
-    var stackList = el("ol", "stack");
-    stackList.setAttribute("data-stack", "");
-    stackList.setAttribute("aria-labelledby", uid + "-stack");
-    stackPanel.appendChild(stackList);
-    var stackEmpty = el("p", "empty", strings.empty);
-    stackPanel.appendChild(stackEmpty);
-    side.appendChild(stackPanel);
-
-    var localsPanel = panel(uid, "locals", strings.locals);
-    var localsTable = el("table", "table locals");
-    localsTable.setAttribute("data-locals", "");
-    localsTable.setAttribute("aria-labelledby", uid + "-locals");
-    var localsHead = document.createElement("thead");
-    localsHead.innerHTML = "<tr><th scope=\"col\"></th><th scope=\"col\"></th></tr>";
-    localsHead.querySelectorAll("th")[0].textContent = strings.name;
-    localsHead.querySelectorAll("th")[1].textContent = strings.value;
-    localsTable.appendChild(localsHead);
-    var localsBody = document.createElement("tbody");
-    localsTable.appendChild(localsBody);
-    localsPanel.appendChild(localsTable);
-    var localsNone = el("p", "empty", strings.noLocals);
-    localsPanel.appendChild(localsNone);
-    side.appendChild(localsPanel);
-
-    var outputPanel = panel(uid, "output", strings.output);
-    var outputLive = el("div", "output-live");
-    outputLive.setAttribute("aria-live", "polite");
-    var outputList = el("ol", "output");
-    outputList.setAttribute("data-output", "");
-    outputList.setAttribute("aria-labelledby", uid + "-output");
-    outputLive.appendChild(outputList);
-    var outputNone = el("p", "empty", strings.nothing);
-    outputLive.appendChild(outputNone);
-    outputPanel.appendChild(outputLive);
-    side.appendChild(outputPanel);
-    panels.appendChild(side);
-    app.appendChild(panels);
-
-    // --- behaviour ------------------------------------------------------------------------
-    var rows = {};
-
-    function buildListing() {
-      listingBody.textContent = "";
-      rows = {};
-      if (!program) {
-        return;
-      }
-      var pc = 0;
-      while (pc < program.code.length) {
-        var d = decode(program, pc, data);
-        var row = document.createElement("tr");
-        row.setAttribute("data-offset", String(pc));
-        row.setAttribute("data-line", String(program.lines[pc]));
-        var mark = el("td", "mark");
-        mark.setAttribute("data-mark", "");
-        row.appendChild(mark);
-        var bytes = program.code.slice(pc, d.next).map(hex2).join(" ");
-        [addr(pc), bytes, String(program.lines[pc]), show(program, pc, data)].forEach(function (text, i) {
-          var cell = i === 3 ? document.createElement("th") : document.createElement("td");
-          if (i === 3) {
-            cell.scope = "row";
-          }
-          cell.textContent = text;
-          row.appendChild(cell);
-        });
-        listingBody.appendChild(row);
-        rows[pc] = row;
-        pc = d.next;
-      }
-    }
-
-    function message(err) {
-      return strings.error(err.line, strings.messages[err.key](err.args));
-    }
-
-    function showError(err, sourceLines) {
-      errorBox.textContent = "";
-      if (!err) {
-        root.removeAttribute("data-error-kind");
-        root.removeAttribute("data-error-line");
-        errorBox.removeAttribute("data-kind");
-        errorBox.removeAttribute("data-line");
-        return;
-      }
-      root.setAttribute("data-error-kind", err.kind);
-      root.setAttribute("data-error-line", String(err.line));
-      errorBox.setAttribute("data-kind", err.kind);
-      errorBox.setAttribute("data-line", String(err.line));
-      errorBox.appendChild(el("p", "error-message", message(err)));
-      var text = sourceLines[err.line - 1];
-      if (text !== undefined) {
-        var lineNo = String(err.line);
-        while (lineNo.length < 4) { lineNo = " " + lineNo; }
-        errorBox.appendChild(el("pre", "error-line", lineNo + " | " + text.replace(/\s+$/, "")));
-      }
-    }
-
-    function render() {
-      if (!program) {
-        root.setAttribute("data-state", "error");
-        root.setAttribute("data-pc", "0");
-        root.setAttribute("data-steps", "0");
-        status.textContent = strings.notAssembled;
-        showError(assembleError, textarea.value.split("\n"));
-        ["step", "run", "back", "reset"].forEach(function (a) { buttons[a].disabled = true; });
-        stackList.textContent = "";
-        localsBody.textContent = "";
-        outputList.textContent = "";
-        stackEmpty.hidden = localsNone.hidden = outputNone.hidden = false;
-        localsTable.hidden = true;
-        return;
-      }
-      root.setAttribute("data-state", error ? "error" : state.halted ? "halted" : "ready");
-      root.setAttribute("data-pc", String(state.pc));
-      root.setAttribute("data-steps", String(state.steps));
-      Object.keys(rows).forEach(function (pc) {
-        var row = rows[pc];
-        var current = Number(pc) === state.pc;
-        var failed = error && Number(row.getAttribute("data-line")) === error.line &&
-          (Number(pc) === state.pc || error.kind === "ran-off-end");
-        if (current) {
-          row.setAttribute("aria-current", "step");
-        } else {
-          row.removeAttribute("aria-current");
+    var pc = 0;
+    while (pc < program.code.length) {
+      var d = decode(program, pc, data);
+      var row = document.createElement("tr");
+      row.setAttribute("data-offset", String(pc));
+      row.setAttribute("data-line", String(program.lines[pc]));
+      var mark = el("td", "mark");
+      mark.setAttribute("data-mark", "");
+      row.appendChild(mark);
+      var bytes = program.code.slice(pc, d.next).map(hex2).join(" ");
+      [addr(pc), bytes, String(program.lines[pc]), show(program, pc, data)].forEach(function (text, i) {
+        var cell = document.createElement(i === 3 ? "th" : "td");
+        if (i === 3) {
+          cell.scope = "row";
         }
-        row.toggleAttribute("data-failed", Boolean(failed));
-        row.querySelector("[data-mark]").textContent = failed ? "✕" : current ? "▶" : "";
+        cell.textContent = text;
+        row.appendChild(cell);
       });
-      // The stack, top first.
+      listingBody.appendChild(row);
+      rows[pc] = row;
+      pc = d.next;
+    }
+  }
+
+  function showError(err, sourceLines) {
+    errorBox.textContent = "";
+    if (!err) {
+      w.root.removeAttribute("data-error-kind");
+      w.root.removeAttribute("data-error-line");
+      errorBox.removeAttribute("data-kind");
+      errorBox.removeAttribute("data-line");
+      return;
+    }
+    w.root.setAttribute("data-error-kind", err.kind);
+    w.root.setAttribute("data-error-line", String(err.line));
+    errorBox.setAttribute("data-kind", err.kind);
+    errorBox.setAttribute("data-line", String(err.line));
+    errorBox.appendChild(el("p", "error-message",
+      w.t("error", { line: err.line, message: w.t("error." + err.key, err.args) })));
+    var text = sourceLines[err.line - 1];
+    if (text !== undefined) {
+      var lineNo = String(err.line);
+      while (lineNo.length < 4) { lineNo = " " + lineNo; }
+      errorBox.appendChild(el("pre", "error-line", lineNo + " | " + text.replace(/\s+$/, "")));
+    }
+  }
+
+  function render(state) {
+    if (!program) {
+      w.root.setAttribute("data-state", "error");
+      w.root.setAttribute("data-pc", "0");
+      w.root.setAttribute("data-steps", "0");
+      status.textContent = w.t("notAssembled");
+      showError(assembleError, textarea.value.split("\n"));
       stackList.textContent = "";
-      state.stack.slice().reverse().forEach(function (value, i) {
-        var item = el("li", "stack-item");
-        item.setAttribute("data-value", String(value));
-        item.appendChild(el("span", "stack-value", String(value)));
-        if (i === 0) {
-          item.appendChild(el("span", "stack-top", strings.top));
-        }
-        stackList.appendChild(item);
-      });
-      stackEmpty.hidden = state.stack.length > 0;
       localsBody.textContent = "";
-      program.names.forEach(function (name, slot) {
-        var row = document.createElement("tr");
-        row.setAttribute("data-local", name);
-        var th = document.createElement("th");
-        th.scope = "row";
-        th.textContent = name;
-        var td = document.createElement("td");
-        var value = state.locals[slot];
-        td.textContent = value === null ? strings.unset : String(value);
-        if (value === null) {
-          row.setAttribute("data-unset", "");
-        } else {
-          row.setAttribute("data-value", String(value));
-        }
-        row.appendChild(th);
-        row.appendChild(td);
-        localsBody.appendChild(row);
-      });
-      localsTable.hidden = program.names.length === 0;
-      localsNone.hidden = program.names.length > 0;
-      // The output: append only what is new, so that screen readers hear just that.
-      while (outputList.children.length > state.output.length) {
-        outputList.removeChild(outputList.lastChild);
-      }
-      for (var i = outputList.children.length; i < state.output.length; i++) {
-        outputList.appendChild(el("li", "output-item", String(state.output[i])));
-      }
-      outputNone.hidden = state.output.length > 0;
-      var pc = addr(state.pc);
-      if (error) {
-        status.textContent = strings.stopped(pc, state.steps);
-      } else if (state.halted) {
-        status.textContent = strings.halted(pc, state.steps);
-      } else if (state.steps === 0) {
-        status.textContent = strings.ready(Object.keys(program.lines).length, program.code.length);
+      outputList.textContent = "";
+      stackEmpty.hidden = localsNone.hidden = outputNone.hidden = false;
+      localsTable.hidden = true;
+      return;
+    }
+    var vm = state.vm;
+    var error = state.error;
+    w.root.setAttribute("data-state", error ? "error" : vm.halted ? "halted" : "ready");
+    w.root.setAttribute("data-pc", String(vm.pc));
+    w.root.setAttribute("data-steps", String(vm.steps));
+    Object.keys(rows).forEach(function (pc) {
+      var row = rows[pc];
+      var current = Number(pc) === vm.pc;
+      var failed = error && Number(row.getAttribute("data-line")) === error.line &&
+        (Number(pc) === vm.pc || error.kind === "ran-off-end");
+      if (current) {
+        row.setAttribute("aria-current", "step");
       } else {
-        status.textContent = strings.at(pc, state.steps, program.lines[state.pc], show(program, state.pc, data));
+        row.removeAttribute("aria-current");
       }
-      showError(error, program.source);
-      buttons.step.disabled = buttons.run.disabled = Boolean(error) || state.halted;
-      buttons.back.disabled = history.length === 0;
-      buttons.reset.disabled = state.steps === 0 && !error;
-      var current = rows[state.pc];
-      if (current && current.scrollIntoView && listingWrap.scrollHeight > listingWrap.clientHeight) {
-        var top = current.offsetTop - listingWrap.clientHeight / 2;
-        listingWrap.scrollTop = Math.max(0, top);
+      row.toggleAttribute("data-failed", Boolean(failed));
+      row.querySelector("[data-mark]").textContent = failed ? "✕" : current ? "▶" : "";
+    });
+    // The stack, top first.
+    stackList.textContent = "";
+    vm.stack.slice().reverse().forEach(function (value, i) {
+      var item = el("li", "stack-item");
+      item.setAttribute("data-value", String(value));
+      item.appendChild(el("span", "stack-value", String(value)));
+      if (i === 0) {
+        item.appendChild(el("span", "stack-top", w.t("top")));
       }
+      stackList.appendChild(item);
+    });
+    stackEmpty.hidden = vm.stack.length > 0;
+    localsBody.textContent = "";
+    program.names.forEach(function (name, slot) {
+      var row = document.createElement("tr");
+      row.setAttribute("data-local", name);
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = name;
+      var td = document.createElement("td");
+      var value = vm.locals[slot];
+      td.textContent = value === null ? w.t("unset") : String(value);
+      if (value === null) {
+        row.setAttribute("data-unset", "");
+      } else {
+        row.setAttribute("data-value", String(value));
+      }
+      row.appendChild(th);
+      row.appendChild(td);
+      localsBody.appendChild(row);
+    });
+    localsTable.hidden = program.names.length === 0;
+    localsNone.hidden = program.names.length > 0;
+    // The output: append only what is new, so that screen readers hear just that.
+    while (outputList.children.length > vm.output.length) {
+      outputList.removeChild(outputList.lastChild);
     }
-
-    function load() {
-      try {
-        program = assemble(textarea.value, data);
-        assembleError = null;
-        state = newState(program);
-      } catch (err) {
-        if (!(err instanceof VMError)) {
-          throw err;
-        }
-        program = null;
-        state = null;
-        assembleError = err;
-      }
-      error = null;
-      history = [];
-      edited.textContent = "";
-      buildListing();
-      render();
+    for (var i = outputList.children.length; i < vm.output.length; i++) {
+      outputList.appendChild(el("li", "output-item", String(vm.output[i])));
     }
-
-    function stepOnce() {
-      if (history.length === HISTORY_LIMIT) {
-        history.shift();
-      }
-      history.push(copyState(state));
-      try {
-        step(program, state, data);
-      } catch (err) {
-        if (!(err instanceof VMError)) {
-          throw err;
-        }
-        error = err;
-      }
+    outputNone.hidden = vm.output.length > 0;
+    var pc = addr(vm.pc);
+    if (error) {
+      status.textContent = w.t("stopped", { pc: pc, steps: vm.steps });
+    } else if (vm.halted) {
+      status.textContent = w.t("halted", { pc: pc, steps: vm.steps });
+    } else if (vm.steps === 0) {
+      status.textContent = w.t("ready", { n: Object.keys(program.lines).length, bytes: program.code.length });
+    } else {
+      status.textContent = w.t("at", { pc: pc, steps: vm.steps, line: program.lines[vm.pc], text: show(program, vm.pc, data) });
     }
-
-    function keepFocus(b) {
-      // A button that became disabled loses focus: move it to one that still works.
-      if (document.activeElement === b && b.disabled) {
-        (buttons.back.disabled ? buttons.assemble : buttons.back).focus();
-      }
+    showError(error, program.source);
+    var current = rows[vm.pc];
+    if (current && listingWrap.scrollHeight > listingWrap.clientHeight) {
+      listingWrap.scrollTop = Math.max(0, current.offsetTop - listingWrap.clientHeight / 2);
     }
+  }
 
-    buttons.step.addEventListener("click", function () {
-      if (program && !error && !state.halted) {
-        stepOnce();
-        render();
+  function load() {
+    try {
+      program = assemble(textarea.value, data);
+      assembleError = null;
+    } catch (err) {
+      if (!(err instanceof VMError)) {
+        throw err;
       }
-      keepFocus(buttons.step);
-    });
-    buttons.run.addEventListener("click", function () {
-      while (program && !error && !state.halted) {
-        stepOnce();
-      }
-      render();
-      keepFocus(buttons.run);
-    });
-    buttons.back.addEventListener("click", function () {
-      if (history.length) {
-        state = history.pop();
-        error = null;
-        render();
-      }
-      keepFocus(buttons.back);
-    });
-    buttons.reset.addEventListener("click", function () {
-      if (program) {
-        state = newState(program);
-        error = null;
-        history = [];
-        render();
-      }
-      keepFocus(buttons.reset);
-    });
-    buttons.assemble.addEventListener("click", load);
-    buttons.sample.addEventListener("click", function () {
-      textarea.value = data.program;
-      load();
-    });
-    textarea.addEventListener("input", function () {
-      edited.textContent = strings.edited;
-    });
+      program = null;
+      assembleError = err;
+    }
+    edited.textContent = "";
+    buildListing();
+    stepper.restart();
+  }
 
-    root.querySelector("[data-static]").hidden = true;
-    root.insertBefore(app, source);
-    root.setAttribute("data-ready", "");
+  w.on(assembleButton, "click", load);
+  w.on(sampleButton, "click", function () {
+    textarea.value = data.program;
     load();
-  }
+  });
+  w.on(textarea, "input", function () {
+    edited.textContent = w.t("edited");
+  });
 
-  function init() {
-    Array.prototype.forEach.call(document.querySelectorAll('[data-widget="bytecode-vm"]'), setup);
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
-    init();
-  }
-})();
+  w.mount(app);
+  load();
+});
