@@ -46,19 +46,22 @@ def test_pages_use_html_urls_and_the_local_shim(offline_site):
     assert (offline_site / "assets" / "javascripts" / "iframe-worker-shim.js").is_file()
 
 
-def test_inlined_search_index_holds_both_languages(offline_site):
+def test_inlined_search_index_holds_each_language(offline_site):
+    """search_index.js holds both languages' indexes and picks the page's (<html lang>)."""
     import json
 
     text = (offline_site / "search" / "search_index.js").read_text(encoding="utf-8")
-    docs = json.loads(text.removeprefix("var __index = "))["docs"]
-    locations = [doc["location"] for doc in docs]
-    assert any(loc.startswith("en/") for loc in locations)
-    assert any(loc.startswith("virtualization.html") for loc in locations)
+    assert text.startswith("var __index = ") and "document.documentElement.lang" in text
+    japanese = json.loads((offline_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    english = json.loads((offline_site / "en" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert any(doc["location"].startswith("virtualization.html") for doc in japanese["docs"])
+    assert all(doc["location"].startswith("en/") for doc in english["docs"])
+    assert japanese["docs"][0]["location"] in text and english["docs"][0]["location"] in text
 
 
 @pytest.mark.parametrize("start, query, expected", [
-    ("index.html", "準仮想化", "/index.html"),
-    ("index.html", "ハイパーバイザー", "virtualization.html"),
+    ("index.html", "準仮想化", "paravirtualization.html"),
+    ("index.html", "ハイパーバイザーとは", "virtualization.html"),
     ("en/index.html", "hypervisor", "en/"),
 ])
 def test_search_works_from_disk(offline_site, file_page, start, query, expected):
@@ -72,6 +75,9 @@ def test_search_works_from_disk(offline_site, file_page, start, query, expected)
     results.first.wait_for()
     hrefs = results.evaluate_all("els => els.map(e => e.href)")
     assert any(expected in href for href in hrefs), hrefs
+    # Each language searches its own pages, from disk too.
+    in_english = ["/en/" in href for href in hrefs]
+    assert all(in_english) if start.startswith("en/") else not any(in_english), hrefs
     assert log.problems() == []
 
 

@@ -14,8 +14,8 @@ pairs from the sitemaps, and the header's language menu keeps its per-page links
 The 404 page is rendered after the last page and inherits that page's language
 links; they are pointed at each language's home instead.
 
-An English page that falls back to the Japanese file would put the same Japanese
-text into the merged search index a second time: such pages are left out of it.
+Search indexes are written per language by search_index.py: an English page that
+falls back to the Japanese file is indexed in the English index only (/en/…).
 
 The plugin also writes one sitemap at the site root. Material's language
 switcher fetches ``<language root>/sitemap.xml`` to land on the same page in the
@@ -39,14 +39,6 @@ LANGUAGE_DIRS = ["en"]
 
 DEFAULT_LANGUAGE = "ja"
 HREFLANG_LINK = re.compile(r'\s*<link rel="alternate" href="[^"]*" hreflang="[^"]*">')
-
-
-def on_page_markdown(markdown, page, config, **kwargs):
-    """Keep untranslated fallback pages out of the search index."""
-    file_language = getattr(page.file, "locale", None) or DEFAULT_LANGUAGE
-    if file_language != config.theme["language"]:
-        page.meta["search"] = {**page.meta.get("search", {}), "exclude": True}
-    return markdown
 
 
 def on_post_page(output, page, config, **kwargs):

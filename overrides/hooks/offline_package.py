@@ -7,14 +7,17 @@ that shim (iframe-worker) from a CDN. This hook serves it from the site instead:
 the npm package's own file (package.json pins it) is copied into the build, so
 nothing is vendored into the repository and no request leaves the disk.
 
-With mkdocs-static-i18n the plugin's inlined index is wrong: it is written after
-each language's build, before the i18n plugin merges both languages into
-search_index.json, so it held only the last language's pages. The hook writes it
-again from the merged index, last of all.
+The plugin's inlined index is also wrong here: it is written from one language's
+build, and pages of both languages load the same ``search/search_index.js``. The
+hook writes it again, last of all, from the per-language indexes of search_index.py:
+it holds every language's index and sets ``__index`` to the one of the page's
+``<html lang>``. From disk the size does not matter; over the network each page
+fetches only its own language's JSON (docs/assets/javascripts/search.js).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -43,15 +46,24 @@ def on_config(config):
 
 @event_priority(-110)  # after the offline plugin and the i18n merge (both -100)
 def on_post_build(config, **kwargs):
-    """Copy the shim into the built site; inline the merged search index."""
+    """Copy the shim into the built site; inline the search indexes."""
     if not _offline(config):
         return
     site_dir = Path(config.site_dir)
     target = site_dir / SHIM_TARGET
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SHIM_SOURCE, target)
-    index = site_dir / "search" / "search_index.json"
-    if index.exists():
-        (site_dir / "search" / "search_index.js").write_text(
-            "var __index = " + index.read_text(encoding="utf-8"), encoding="utf-8"
-        )
+    indexes = {"": site_dir / "search" / "search_index.json"}
+    indexes.update({path.parents[1].name: path for path in site_dir.glob("*/search/search_index.json")})
+    indexes = {language: path for language, path in indexes.items() if path.exists()}
+    if "" not in indexes:
+        return
+    default = indexes.pop("")
+    parts = [f"{json.dumps(language)}: {path.read_text(encoding='utf-8')}"
+             for language, path in sorted(indexes.items())]
+    (site_dir / "search" / "search_index.js").write_text(
+        "var __index = (function (byLanguage, fallback) {\n"
+        "  return byLanguage[document.documentElement.lang] || fallback;\n"
+        f"}})({{{', '.join(parts)}}}, {default.read_text(encoding='utf-8')});\n",
+        encoding="utf-8",
+    )

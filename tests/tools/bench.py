@@ -11,6 +11,8 @@ on a network it does not have). Build times come next, then Lighthouse scores
 (performance, accessibility, best practices, SEO) for the home page, a chapter
 with a widget and /references/, next to the default Material page, measured by
 the same Chromium (Lighthouse is installed by `make bench` in tests/tools/lighthouse).
+Last, a reader's first search on each language's home page: the bytes fetched once
+the search box has focus, and the time from the first key to the first result.
 
 Why: readers may be on slow or metered connections, so the course has a
 budget per first visit — at most 160 KiB gzip for a page without a diagram,
@@ -199,6 +201,99 @@ def print_table(pages: list[dict], baseline: dict, build_s: float, baseline_buil
             print(f"OVER BUDGET: {row['path']}: {row['over_budget']}")
 
 
+# --- search: what a reader's first search costs -------------------------------------
+
+# Queries a reader types on each language's home page; the second is question style.
+SEARCH_QUERIES = [("/", "ハイパーバイザーとは"), ("/", "KVM"), ("/en/", "hypervisor")]
+# The same measurement at commit 1af8665, before issue 18, on this machine: one
+# index of both languages (Material's \\u-escaped JSON) for every first search.
+# (gzip KiB, ms from the first key to the first result or None, results shown)
+SEARCH_BEFORE = {
+    ("/", "ハイパーバイザーとは"): (382.3, None, 0),
+    ("/", "KVM"): (382.3, 4950, 10),
+    ("/en/", "hypervisor"): (382.3, 3139, 10),
+}
+SEARCH_TIMING = """
+window.kasoukaBench = {typed: null, shown: null};
+const mark = () => { if (window.kasoukaBench.typed === null) window.kasoukaBench.typed = performance.now(); };
+document.addEventListener("keydown", mark, true);
+document.addEventListener("input", mark, true);
+new MutationObserver(() => {
+  const meta = document.querySelector(".md-search-result__meta");
+  const box = document.querySelector(".md-search__input");
+  if (window.kasoukaBench.shown === null && window.kasoukaBench.typed !== null && meta && box && box.value
+      && document.querySelectorAll(".md-search-result__item").length) {
+    window.kasoukaBench.shown = performance.now();
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def measure_first_search(browser, base_url: str, path: str, query: str) -> dict:
+    """A first visit, then focus the search box and type ``query`` at once, as a reader does.
+
+    Keys: path, query, requests (fetched once the box had focus), raw_bytes,
+    gzip_bytes, ms (from the first key to the first result on screen, None if
+    none came within 30 s), results (result pages shown).
+    """
+    context = browser.new_context()
+    context.add_init_script(SEARCH_TIMING)
+    fetched: list[tuple[str, int, int]] = []
+
+    def on_response(response):
+        # The browser asks for the favicon whenever it likes: not part of the search.
+        if not response.url.startswith(base_url) or "favicon" in response.url:
+            return
+        try:
+            body = response.body()
+        except Exception:  # redirects and cancelled loads have no body
+            return
+        fetched.append((response.url[len(base_url) - 1:], len(body), gzip_size(response.url, body)))
+
+    try:
+        page = context.new_page()
+        page.goto(base_url + path.lstrip("/"), wait_until="networkidle", timeout=30_000)
+        page.on("response", on_response)
+        page.locator("input.md-search__input").click()
+        page.keyboard.type(query)
+        try:
+            page.wait_for_function("window.kasoukaBench.shown !== null", timeout=30_000)
+            timing = page.evaluate("window.kasoukaBench")
+            ms = round(timing["shown"] - timing["typed"])
+        except Exception:  # no result within the time: reported as None
+            ms = None
+        page.wait_for_load_state("networkidle")
+        results = page.locator(".md-search-result__item").count()
+    finally:
+        context.close()
+    return {
+        "path": path, "query": query, "requests": [url for url, _, _ in fetched],
+        "raw_bytes": sum(raw for _, raw, _ in fetched), "gzip_bytes": sum(gz for _, _, gz in fetched),
+        "ms": ms, "results": results,
+    }
+
+
+def print_search(rows: list[dict]) -> None:
+    print()
+    print("search, first use: focus the box on a first visit and type; what is fetched from then on")
+    header = (f"{'page':<6} {'query':<22} {'req':>4} {'raw KiB':>8} {'gzip KiB':>9} {'key->result ms':>15} "
+              f"{'results':>8}   before: {'gzip KiB':>8} {'ms':>6} {'results':>7}")
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        before = SEARCH_BEFORE.get((row["path"], row["query"]))
+        was = (f"{before[0]:>8.1f} {'none' if before[1] is None else before[1]:>6} {before[2]:>7}"
+               if before else "")
+        ms = "none" if row["ms"] is None else row["ms"]
+        # Japanese is twice as wide as the column counts it.
+        query = row["query"] + " " * max(0, 22 - sum(2 if ord(c) > 0x2e80 else 1 for c in row["query"]))
+        print(f"{row['path']:<6} {query} {len(row['requests']):>4} {row['raw_bytes'] / KIB:>8.1f} "
+              f"{row['gzip_bytes'] / KIB:>9.1f} {ms:>15} {row['results']:>8}           {was}")
+    for row in rows:
+        index = [url for url in row["requests"] if "search_index" in url]
+        print(f"index fetched from {row['path']}: {', '.join(index) or 'none'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the measurements as JSON")
@@ -236,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
                         pages.append(result)
                     baseline = measure(browser, baseline_url, baseline_url)
                     baseline["path"] = "baseline: default Material"
+                    search = [measure_first_search(browser, base_url, path, query)
+                              for path, query in SEARCH_QUERIES]
                 finally:
                     browser.close()
 
@@ -246,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print_table(pages, baseline, build_s, baseline_build_s)
     print_lighthouse(scores)
+    print_search(search)
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -256,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
                     "pages": pages,
                     "baseline": baseline,
                     "lighthouse": dict(scores),
+                    "search": search,
                 },
                 indent=2,
                 ensure_ascii=False,
