@@ -164,3 +164,55 @@ def test_every_entry_shows_its_kind(site_dir):
     kinds = re.findall(r'data-type="([^"]+)"[^>]*>.*?<span class="reference__kind">([^<]+)</span>', html, re.S)
     assert len(kinds) == len(re.findall(r"data-ref-id=", html))
     assert ("kernel-doc", "Linuxカーネルの文書") in kinds and ("news", "ニュース記事") in kinds
+
+
+def test_english_pages_show_english_citation_labels(site_dir):
+    """A Japanese label (Linux「…」) on an English page reads as noise; short_en gives the English one."""
+    cjk = re.compile(r"[\u3040-\u30ff\u3400-\u9fff「」]")
+    bad = []
+    for page in (site_dir / "en").rglob("index.html"):
+        html = page.read_text(encoding="utf-8")
+        if "data-fallback-notice" in html:
+            continue  # an untranslated page shows the Japanese original, labels included
+        for label in re.findall(r'<a [^>]*class="cite"[^>]*>([^<]*)</a>', html):
+            if cjk.search(label):
+                bad.append(f"{page.relative_to(site_dir)}: {label}")
+    assert not bad, "\n".join(sorted(set(bad))[:20])
+
+
+def test_retired_references_keep_their_anchor(site_dir):
+    """Links to /references/#<key> of an entry that left the index still land somewhere useful."""
+    retired = yaml.safe_load((site.ROOT / "docs" / "_data" / "retired-references.yml").read_text(encoding="utf-8"))
+    for path in ("references", "en/references"):
+        html = (site_dir / path / "index.html").read_text(encoding="utf-8")
+        for entry in retired:
+            assert f'id="{entry["key"]}"' in html, (path, entry["key"])
+            if entry.get("replaced_by"):
+                assert f'href="#{entry["replaced_by"]}"' in html
+
+
+def test_citing_a_retired_reference_names_the_replacement(tmp_path):
+    result = build_fixture(tmp_path, {"old.md": "# 古い出典\n\n本文です[@xen-interface-3]。\n"})
+    assert result.returncode != 0
+    assert "old.md:3: 'xen-interface-3' was retired" in result.stderr
+    assert "cite 'xen-interface-manual-3' instead" in result.stderr
+
+
+def _host(url: str) -> str:
+    return url.split("//", 1)[1].split("/", 1)[0].lower()
+
+
+def test_no_reference_is_a_mirror_of_someone_elses_text():
+    """Mirrors and aggregators of encyclopedias or documents are never a source (the list is data)."""
+    mirrors = [
+        line.strip() for line in (site.ROOT / "tests" / "data" / "mirror_domains.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    bad = []
+    for entry in yaml.safe_load(DATA.read_text(encoding="utf-8")):
+        for field in ("url", "archived"):
+            host = _host(entry[field]) if entry.get(field) else ""
+            if any(host == domain or host.endswith("." + domain) for domain in mirrors):
+                bad.append(f"{entry['key']}: {field} {entry[field]}")
+    assert not bad, "\n".join(bad)
+    assert any(_host("https://wiki.kidzsearch.com/x").endswith("." + d) for d in mirrors), "the check must see subdomains"

@@ -56,6 +56,8 @@ STRINGS = {
         "heading": "この章の参考文献", "cited_in": "引用しているページ", "not_cited": "まだどのページからも引用していません",
         "archived": "アーカイブ", "accessed": "参照", "issued_unknown": "発行日未確認", "all": "すべて",
         "type": "種類", "language": "言語", "lang_ja": "日本語", "lang_en": "英語",
+        "retired": "一覧から外した資料", "replaced_by": "代わりの資料",
+        "retired_intro": "以前この一覧にあり、ミラーサイトだった、または引用しなくなったために外した資料です。以前のリンクから来た方のために残しています。",
         "groups": {"paper": "論文", "book": "書籍", "thesis": "学位論文・技術報告", "spec": "仕様書・マニュアル",
                    "documentation": "ドキュメントとソースコード", "article": "記事", "talk": "講演"},
         "types": {"paper": "論文", "book": "書籍", "thesis": "学位論文・技術報告", "spec": "仕様書",
@@ -69,6 +71,8 @@ STRINGS = {
         "heading": "References for this chapter", "cited_in": "Cited in", "not_cited": "Not cited by any page yet",
         "archived": "archived copy", "accessed": "accessed", "issued_unknown": "date unconfirmed", "all": "All",
         "type": "Kind", "language": "Language", "lang_ja": "Japanese", "lang_en": "English",
+        "retired": "Entries no longer in the index", "replaced_by": "Now cited instead",
+        "retired_intro": "These were in the index before and were removed because they were mirror sites or are no longer cited. They stay here for readers who follow an older link.",
         "groups": {"paper": "Papers", "book": "Books", "thesis": "Theses and reports", "spec": "Specifications and manuals",
                    "documentation": "Documentation and source code", "article": "Articles", "talk": "Talks"},
         "types": {"paper": "Paper", "book": "Book", "thesis": "Thesis or report", "spec": "Specification",
@@ -114,6 +118,7 @@ class Reference(BaseModel):
     type: Kind
     title: Text
     short: Text | None = None  # the citation label, where authors and year do not make one
+    short_en: Text | None = None  # the label on English pages, where `short` is Japanese
     authors: list[Text] = []
     container: Text | None = None
     volume: str | None = None
@@ -128,7 +133,9 @@ class Reference(BaseModel):
     note_ja: Text
     note_en: Text
 
-    def label(self) -> str:
+    def label(self, language: str = "ja") -> str:
+        if language != "ja" and self.short_en:
+            return self.short_en
         if self.short:
             return self.short
         year = f" {self.issued[:4]}" if self.issued else ""
@@ -157,7 +164,22 @@ class References(RootModel[list[Reference]]):
 
 # --- state for one language's build ---------------------------------------------
 
+class RetiredReference(BaseModel):
+    """An entry that left the index; its anchor stays (the permalink contract)."""
+
+    model_config = ConfigDict(extra="forbid")
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+    replaced_by: str | None = None
+    note_ja: Text
+    note_en: Text
+
+
+class RetiredReferences(RootModel[list[RetiredReference]]):
+    pass
+
+
 _refs: dict[str, Reference] = {}
+_retired: dict[str, RetiredReference] = {}
 _cited_by: dict[str, list] = defaultdict(list)  # key -> pages citing it
 
 
@@ -170,8 +192,28 @@ def on_config(config):
         raise PluginError(f"references: {error}") from None
     _refs.clear()
     _refs.update({ref.key: ref for ref in data.root})
+    retired_path = path.with_name("retired-references.yml")
+    try:
+        retired = _yaml_data.load(retired_path.read_text(encoding="utf-8"), RetiredReferences, source=str(retired_path))
+    except _yaml_data.DataError as error:
+        raise PluginError(f"references: {error}") from None
+    _retired.clear()
+    for entry in retired.root:
+        line = _line_of(retired_path, entry.key)
+        if entry.key in _refs:
+            raise PluginError(f"references: {retired_path}:{line}: '{entry.key}' is retired but still in references.yml")
+        if entry.replaced_by and entry.replaced_by not in _refs:
+            raise PluginError(f"references: {retired_path}:{line}: replaced_by '{entry.replaced_by}' is not a reference")
+        _retired[entry.key] = entry
     _cited_by.clear()
     return config
+
+
+def _line_of(path: Path, key: str) -> int | str:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if re.match(rf"^\s*-?\s*key:\s*{re.escape(key)}\s*$", line):
+            return number
+    return "?"
 
 
 def on_page_markdown(markdown, page, config, files, **kwargs):
@@ -186,12 +228,16 @@ def on_page_markdown(markdown, page, config, files, **kwargs):
 
     def cite(match, line_number):
         key, locator = match["key"], match["locator"]
+        if key in _retired:
+            instead = _retired[key].replaced_by
+            hint = f"; cite '{instead}' instead" if instead else ""
+            raise PluginError(f"references: {page.file.src_uri}:{line_number}: '{key}' was retired (retired-references.yml){hint}")
         if key not in _refs:
             raise PluginError(f"references: {page.file.src_uri}:{line_number}: unknown reference key '{key}'")
         if key not in cited:
             cited.append(key)
         ref = _refs[key]
-        label = ref.label() + (f", {locator.strip()}" if locator else "")
+        label = ref.label(language) + (f", {locator.strip()}" if locator else "")
         text = re.sub(r"([\\\[\]*_`<])", r"\\\1", label)
         title = ref.title.replace('"', "'")
         return f'[\\[{text}\\]]({target}#{key} "{title}"){{: .cite }}'
@@ -292,7 +338,7 @@ def format_entry(ref: Reference, language: str) -> str:
 def _page_list(cited: list[str], language: str, href: str) -> str:
     strings = STRINGS[language]
     items = "\n".join(
-        f'<li><a href="{href}#{key}">[{html.escape(_refs[key].label())}]</a> '
+        f'<li><a href="{href}#{key}">[{html.escape(_refs[key].label(language))}]</a> '
         f"{format_entry(_refs[key], language)}</li>"
         for key in cited
     )
@@ -320,11 +366,29 @@ def _index(language: str) -> str:
             continue
         out += [f'## {strings["groups"][group]} {{#{group}}}', ""]
         for kind in in_group:
-            refs = sorted((r for r in _refs.values() if r.type == kind), key=lambda r: (r.language != language, r.label()))
+            refs = sorted((r for r in _refs.values() if r.type == kind), key=lambda r: (r.language != language, r.label(language)))
             if len(kinds) > 1:
                 out += [f'### {strings["types"][kind]} {{#kind-{kind}}}', ""]
             out += _entries(refs, strings, note, language)
+    out += _retired_section(strings, note, language)
     return "\n".join(out)
+
+
+def _retired_section(strings, note, language) -> list[str]:
+    """Anchors for entries that left the index, each with the reason and its replacement."""
+    if not _retired:
+        return []
+    out = [f'## {strings["retired"]} {{#retired}}', "", strings["retired_intro"], "", '<ul class="reference-list reference-list--retired">']
+    for key, entry in sorted(_retired.items()):
+        replacement = ""
+        if entry.replaced_by:
+            ref = _refs[entry.replaced_by]
+            replacement = f' {strings["replaced_by"]}: <a href="#{ref.key}">[{html.escape(ref.label(language))}]</a>'
+        out.append(
+            f'<li id="{key}" class="reference reference--retired"><p class="reference__citation"><code>{key}</code></p>'
+            f'<p class="reference__note">{html.escape(getattr(entry, note))}{replacement}</p></li>'
+        )
+    return out + ["</ul>", ""]
 
 
 def _entries(refs, strings, note, language) -> list[str]:
@@ -334,7 +398,7 @@ def _entries(refs, strings, note, language) -> list[str]:
         out.append(
             f'<li id="{ref.key}" class="reference" data-ref-id="{ref.key}" data-type="{ref.type}" '
             f'data-language="{ref.language}" lang="{ref.language}">'
-            f'<p class="reference__citation"><strong>[{html.escape(ref.label())}]</strong> '
+            f'<p class="reference__citation"><strong>[{html.escape(ref.label(language))}]</strong> '
             f"{format_entry(ref, language)}{accessed}</p>"
             f'<p class="reference__note" lang="{language}">{html.escape(getattr(ref, note))}</p>'
             f'<p class="reference__meta" lang="{language}"><span class="reference__kind">{strings["types"][ref.type]}</span>'
