@@ -130,11 +130,12 @@ def test_every_figure_is_visible(browser, base_url, page_path, viewport, scheme)
             assert state["complete"] and state["natural"] > 0, f"{name}: not loaded"
             assert state["width"] >= min(200, state["natural"]), f"{name}: laid out {state['width']} px wide"
             assert state["height"] > 0, f"{name}: no height"
-            if state["declared"]:
-                # Its design width on a desktop, the whole column on a phone; never more.
-                assert state["width"] <= state["declared"] + 0.5, f"{name}: upscaled past its design width"
-                expected = min(state["declared"], column)
-                assert abs(state["width"] - expected) <= 1, f"{name}: {state['width']} px, expected {expected}"
+            # The page reserves the figure's box from its file (no layout shift): its design
+            # width on a desktop, the whole column on a phone; never more.
+            assert state["declared"], f"{name}: the <img> carries no width from its SVG"
+            assert state["width"] <= state["declared"] + 0.5, f"{name}: upscaled past its design width"
+            expected = min(state["declared"], column)
+            assert abs(state["width"] - expected) <= 1, f"{name}: {state['width']} px, expected {expected}"
             share = _non_background_share(image.screenshot(), tuple(background))
             assert share > 0.005, f"{name}: blank ({share:.2%} of its pixels differ from the page)"
             if viewport == "phone" and scheme == "light":

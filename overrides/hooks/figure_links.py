@@ -26,9 +26,15 @@ TITLES = {"ja": "図を拡大して開く", "en": "Open the figure at full size"
 
 
 def _figure_file(src: str, page, docs_dir: Path) -> Path | None:
-    """The SVG behind ``src`` as seen from ``page``: the page's language version first."""
-    target = posixpath.normpath(posixpath.join(posixpath.dirname(page.file.src_uri), src))
+    """The SVG behind ``src`` as seen from ``page``: the page's language version first.
+
+    ``src`` is relative to the page's URL (``../assets/…`` from ``kvm/``, ``../../assets/…``
+    from ``en/kvm/``); the English build serves ``docs/assets`` under ``en/assets``.
+    """
+    target = posixpath.normpath(posixpath.join(page.url or "", src))
     locale = getattr(page.file, "locale", None) or "ja"
+    if target.startswith(f"{locale}/"):
+        target = target[len(locale) + 1 :]
     stem, _ = posixpath.splitext(target)
     for candidate in (f"{stem}.{locale}.svg", target):
         path = docs_dir / candidate
