@@ -1,15 +1,17 @@
 """The KVM labs (docs/labs/kvm_hello.py, docs/labs/kvm_exits.py) as a reader runs them.
 
-- Each program runs as ``python3 docs/labs/<file>.py`` and prints what its page shows:
-  kvm_hello exactly ``docs/labs/kvm_hello.txt`` (the page includes that file), kvm_exits
-  its fixed lines and plausible timings.
+- Each program runs as ``python3 docs/labs/<file>.py`` and prints what its page shows, in
+  both of the reader's languages (LANG=ja_JP.UTF-8 and LANG=C.UTF-8): kvm_hello exactly
+  ``docs/labs/kvm_hello.txt`` / ``kvm_hello.en.txt`` (the pages include those files),
+  kvm_exits its fixed lines and plausible timings (one run per language).
 - Bad environments (missing device, permission denied, another architecture, wrong API
   version, a failing ioctl, an exit the program does not expect, KVM_EXIT_FAIL_ENTRY/
-  INTERNAL_ERROR) end with a Japanese message and a non-zero exit code, never a
-  traceback, and every fd and mapping is closed.
-- The kvm-exits page shows the lines that are the same on every machine as the program
-  prints them; the counts are the same on a kernel without KVM_GET_STATS_FD (before 5.14),
-  which a test simulates by making that ioctl fail as an old kernel does (ENOTTY).
+  INTERNAL_ERROR, an access outside a mapping, Ctrl-C) end with a message in the reader's
+  language and a non-zero exit code, never a traceback, and every fd and mapping is closed.
+- The kvm-exits pages (Japanese, and English once written) show the lines that are the
+  same on every machine as the program prints them in that language; the counts are the
+  same on a kernel without KVM_GET_STATS_FD (before 5.14), which a test simulates by
+  making that ioctl fail as an old kernel does (ENOTTY).
 - kvm-hello's claims about CS: left at its reset value (base 0xffff0000) with RIP = 0x1000,
   the guest fetches from 0xffff1000; a test maps the code there and runs it.
 - The ctypes structures, ioctl numbers and exit reasons match <linux/kvm.h> (compiled
@@ -36,11 +38,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.lab_language import LANGUAGES, assert_english, environment, language, text  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 LABS = ROOT / "docs" / "labs"
 HELLO = LABS / "kvm_hello.py"
 EXITS = LABS / "kvm_exits.py"
-EXPECTED_HELLO = LABS / "kvm_hello.txt"
+EXPECTED_HELLO = {"ja": LABS / "kvm_hello.txt", "en": LABS / "kvm_hello.en.txt"}
+PAGES = {"ja": "kvm-{}.md", "en": "kvm-{}.en.md"}  # the English pages once they are written
 KVM_DEVICE = "/dev/kvm"
 IN_CI = os.environ.get("CI") == "true"
 KVM_CHECK_EXTENSION = 0xAE03  # _IO(KVMIO, 0x03); compared with <linux/kvm.h> below
@@ -66,12 +71,21 @@ def tool_missing(what: str):
     pytest.skip(f"{what} is missing")
 
 
-def run_lab(path: Path, *args: str, python: str = sys.executable, **kwargs) -> subprocess.CompletedProcess:
+def run_lab(path: Path, *args: str, language: str, python: str = sys.executable, **kwargs) -> subprocess.CompletedProcess:
     """Run a lab the way its page tells the reader to: python3 docs/labs/<file>.py."""
-    return subprocess.run(
+    result = subprocess.run(
         [python, str(path.relative_to(ROOT)), *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, **kwargs,
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env=environment(language), **kwargs,
     )
+    if language == "en":
+        assert_english(result.stdout + result.stderr)
+    return result
+
+
+def existing_pages(name: str) -> list[tuple[str, Path]]:
+    """(language, page) for the lab page ``kvm-<name>`` in each language it exists in."""
+    return [(lang, LABS / pattern.format(name)) for lang, pattern in PAGES.items()
+            if (LABS / pattern.format(name)).exists()]
 
 
 def python_for(how: dict) -> str:
@@ -99,49 +113,88 @@ def maps_count() -> int:
 # ---- Running the programs ----------------------------------------------------------
 
 
-def test_hello_prints_the_expected_output(kvm):
-    result = run_lab(HELLO)
+def test_hello_prints_the_expected_output(kvm, language):
+    result = run_lab(HELLO, language=language)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert result.stdout == EXPECTED_HELLO.read_text(encoding="utf-8")
+    assert result.stdout == EXPECTED_HELLO[language].read_text(encoding="utf-8")
 
 
-def test_hello_guest_message_and_exit_counts():
-    """The expected-output file itself says what the guest does (22 OUTs, one HLT); no KVM needed."""
-    expected = EXPECTED_HELLO.read_text(encoding="utf-8")
+# What the guest does (22 OUTs, one HLT), as each expected-output file says it.
+HELLO_COUNTS = {"ja": "KVM_EXIT_IO: {n}回、KVM_EXIT_HLT: 1回", "en": "KVM_EXIT_IO: {n} times, KVM_EXIT_HLT: 1 time"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_hello_guest_message_and_exit_counts(lang):
+    """The expected-output files themselves say what the guest does; no KVM needed."""
+    expected = EXPECTED_HELLO[lang].read_text(encoding="utf-8")
     assert kvm_hello.MESSAGE.decode() in expected
-    assert f"KVM_EXIT_IO: {len(kvm_hello.MESSAGE)}回、KVM_EXIT_HLT: 1回" in expected
+    assert HELLO_COUNTS[lang].format(n=len(kvm_hello.MESSAGE)) in expected
     assert f"RIP = 0x{kvm_hello.GUEST_ADDR + len(kvm_hello.GUEST_CODE):x}" in expected
+    ja, en = (EXPECTED_HELLO[other].read_text(encoding="utf-8").splitlines() for other in LANGUAGES)
+    assert len(ja) == len(en) == 7 and ja[4] == en[4] == kvm_hello.MESSAGE.decode().strip()
 
 
 TIMING = re.compile(r"^\s*(\d+\.\d\d) µs  (.+)$")
 
-
-def test_exits_output_and_timings(kvm):
-    result = run_lab(EXITS)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    lines = result.stdout.splitlines()
-    # The device model's lines are exact.
-    assert lines[:4] == [
+# The first lines of kvm_exits, the same on every machine (the pages show them).
+EXITS_MMIO = {
+    "ja": [
         "--- MMIO: GPA 0x8000のデバイス ---",
         "KVM_EXIT_MMIO 書き込み GPA 0x8000 len=2 data=41",
         "KVM_EXIT_MMIO 読み出し GPA 0x8000 len=2 → 42を返す",
         "KVM_EXIT_IO   OUT ポート0x10: ゲストが読んだ値 = 42",
-    ]
+    ],
+    "en": [
+        "--- MMIO: the device at GPA 0x8000 ---",
+        "KVM_EXIT_MMIO write GPA 0x8000 len=2 data=41",
+        "KVM_EXIT_MMIO read  GPA 0x8000 len=2 → returns 42",
+        "KVM_EXIT_IO   OUT port 0x10: the value the guest read = 42",
+    ],
+}
+EXITS_CPUIDS = {"ja": "ゲストが実行したCPUID: {n}回（どれもKVM_RUNからは戻っていません）",
+                "en": "CPUIDs the guest executed: {n} (none of them returned from KVM_RUN)"}
+
+
+def timing_labels(lang: str) -> list[str]:
+    """The labels of the four timing lines, in the order the page explains them."""
+    labels = [text(kvm_exits, lang, key, batch=kvm_exits.BATCH) for key in kvm_exits.LABELS.values()]
+    return [*labels, text(kvm_exits, lang, "per-cpuid", batch=kvm_exits.BATCH)]
+
+
+@pytest.fixture(scope="module", params=LANGUAGES)
+def exits_run(request):
+    """One run of kvm_exits per language, as the page says (it takes a few seconds)."""
+    import time
+
+    if not os.path.exists(KVM_DEVICE):
+        pytest.skip(f"{KVM_DEVICE} がありません: このマシンではKVMの実習を実行できません")
+    start = time.monotonic()
+    result = run_lab(EXITS, language=request.param)
+    elapsed = time.monotonic() - start
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return request.param, result.stdout, elapsed
+
+
+def test_exits_output_and_timings(exits_run):
+    lang, stdout, _ = exits_run
+    lines = stdout.splitlines()
+    # The device model's lines are exact.
+    assert lines[:4] == EXITS_MMIO[lang]
     # The exit table: 1 report + 3 kinds x (warm-up + rounds) + 3 counting batches.
     batches = 3 * (kvm_exits.WARMUP + kvm_exits.ROUNDS) + 3
     assert f"{1 + batches:10}  KVM_EXIT_IO" in lines
     assert f"{2:10}  KVM_EXIT_MMIO" in lines
     assert f"{1:10}  KVM_EXIT_HLT" in lines
     cpuids = (kvm_exits.WARMUP + kvm_exits.ROUNDS + 1) * kvm_exits.BATCH
-    assert f"ゲストが実行したCPUID: {cpuids}回（どれもKVM_RUNからは戻っていません）" in lines
+    assert EXITS_CPUIDS[lang].format(n=cpuids) in lines
+    assert text(kvm_exits, lang, "times-title", rounds=kvm_exits.ROUNDS) in lines
+    assert text(kvm_exits, lang, "counts-title") in lines
     # Timings: four lines in µs, in the order the page explains them, and plausible.
     timings = [TIMING.match(line) for line in lines]
     timings = [(float(m.group(1)), m.group(2)) for m in timings if m]
-    assert [label for _, label in timings] == [
-        *kvm_exits.LABELS.values(), f"CPUID 1回あたり（2つの差 ÷ {kvm_exits.BATCH}）"
-    ]
+    assert [label for _, label in timings] == timing_labels(lang)
     out, loop, cpuid, per_cpuid = (value for value, _ in timings)
     assert 0.05 < out < 10_000, "one exit to userspace: between 50 ns and 10 ms"
     # On VT-x/AMD-V the loop alone runs natively and may cost about as much as one OUT,
@@ -151,7 +204,7 @@ def test_exits_output_and_timings(kvm):
     assert per_cpuid == pytest.approx((cpuid - loop) / kvm_exits.BATCH, abs=0.01)
 
 
-def test_exits_counts_are_right_without_kernel_statistics(kvm, capsys, monkeypatch):
+def test_exits_counts_are_right_without_kernel_statistics(kvm, capsys, monkeypatch, language):
     """A kernel before 5.14 has no KVM_GET_STATS_FD: the ioctl fails with ENOTTY. The program
     says so, and still prints the exits and CPUIDs that really ran (it once printed 211000
     CPUIDs where 210000 ran, because it skipped the counting batches but not their count)."""
@@ -169,10 +222,11 @@ def test_exits_counts_are_right_without_kernel_statistics(kvm, capsys, monkeypat
     code, out, err = run_main(kvm_exits, [], capsys)
     assert code == 0, err
     lines = out.splitlines()
-    start = lines.index("--- 1バッチの間にカーネルが数えた回数（KVM_GET_STATS_FD） ---")
-    assert lines[start + 1] == "（このカーネルでは統計を読めません）"
+    start = lines.index(kvm_exits.say("stats-title"))
+    assert lines[start + 1] == {"ja": "（このカーネルでは統計を読めません）",
+                                "en": "(this kernel has no statistics to read)"}[language]
     cpuids_ran = sum(n for n, cpuid in ran if cpuid)
-    assert f"ゲストが実行したCPUID: {cpuids_ran}回（どれもKVM_RUNからは戻っていません）" in lines
+    assert EXITS_CPUIDS[language].format(n=cpuids_ran) in lines
     assert f"{1 + len(ran):10}  KVM_EXIT_IO" in lines  # the report, then one OUT per batch
     # The same counts as on a kernel with the statistics: the page shows them as host-independent.
     assert cpuids_ran == (2 + 6 + 1) * kvm_exits.BATCH and len(ran) == 3 * (2 + 6) + 3
@@ -186,20 +240,19 @@ def kernel_has_binary_stats() -> bool:
         os.close(fd)
 
 
-def test_exits_kernel_statistics_table(kvm):
-    result = run_lab(EXITS)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    start = lines.index("--- 1バッチの間にカーネルが数えた回数（KVM_GET_STATS_FD） ---")
+def test_exits_kernel_statistics_table(exits_run):
+    lang, stdout, _ = exits_run
+    lines = stdout.splitlines()
+    start = lines.index(text(kvm_exits, lang, "stats-title"))
     if not kernel_has_binary_stats():  # Linux before 5.14: the program says so and goes on
-        assert lines[start + 1] == "（このカーネルでは統計を読めません）"
+        assert lines[start + 1] == text(kvm_exits, lang, "no-stats")
         return
     # The kernel has the statistics, so the program must show them (not hide a broken reader).
     header = lines[start + 1].split()
-    assert header == [*kvm_exits.STAT_NAMES, "バッチ"], "x86 KVM has all four statistics"
+    assert header == [*kvm_exits.STAT_NAMES, text(kvm_exits, lang, "batch-column")], "x86 KVM has all four statistics"
     rows = lines[start + 2 : start + 5]
     table = {}
-    for row, (kind, label) in zip(rows, kvm_exits.LABELS.items()):
+    for row, kind, label in zip(rows, kvm_exits.LABELS, timing_labels(lang)):
         assert row.endswith(label)
         numbers = [int(n) for n in row[: -len(label)].split()]
         assert len(numbers) == len(header) - 1 and all(n >= 0 for n in numbers)
@@ -211,12 +264,9 @@ def test_exits_kernel_statistics_table(kvm):
     assert cpuid["exits"] + cpuid["insn_emulation"] >= kvm_exits.BATCH
 
 
-def test_exits_runs_in_a_few_seconds(kvm):
-    import time
-
-    start = time.monotonic()
-    assert run_lab(EXITS).returncode == 0
-    assert time.monotonic() - start < 15
+def test_exits_runs_in_a_few_seconds(exits_run):
+    _, _, elapsed = exits_run
+    assert elapsed < 15
 
 
 def test_importing_the_labs_does_nothing():
@@ -230,23 +280,31 @@ def test_importing_the_labs_does_nothing():
 # ---- Bad environments ----------------------------------------------------------------
 
 
+MISSING = {"ja": "エラー: {path}がありません。KVMが使えない環境です。",
+           "en": "error: {path} does not exist: KVM is not available here."}
+
+
 @pytest.mark.parametrize("lab", [HELLO, EXITS], ids=["hello", "exits"])
-def test_missing_device(lab, tmp_path):
+def test_missing_device(lab, tmp_path, language):
     missing = tmp_path / "no-such-kvm"
-    result = run_lab(lab, "--device", str(missing))
+    result = run_lab(lab, "--device", str(missing), language=language)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert f"エラー: {missing}がありません" in result.stderr
+    assert MISSING[language].format(path=missing) in result.stderr
     assert "VT-x" in result.stderr and "AMD-V" in result.stderr and "modprobe kvm-intel" in result.stderr
     assert result.stdout == ""
 
 
-def test_exits_without_kvm_hello_says_what_to_do(tmp_path):
+NO_KVM_HELLO = {"ja": "エラー: kvm_hello.pyが見つかりません。", "en": "error: kvm_hello.py not found."}
+
+
+def test_exits_without_kvm_hello_says_what_to_do(tmp_path, language):
     shutil.copy(EXITS, tmp_path / EXITS.name)
-    result = subprocess.run([sys.executable, EXITS.name], cwd=tmp_path, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, EXITS.name], cwd=tmp_path, capture_output=True, text=True,
+                            env=environment(language))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert "kvm_hello.pyが見つかりません" in result.stderr
+    assert result.stderr.startswith(NO_KVM_HELLO[language])
 
 
 def unreadable_device(tmp_path: Path) -> tuple[str, dict]:
@@ -285,17 +343,22 @@ def download_dir():
     shutil.rmtree(directory)
 
 
+NO_PERMISSION = {"ja": ("エラー: {path}を開く権限がありません", "kvmグループ"),
+                 "en": ("error: you do not have permission to open {path}", "the kvm group")}
+
+
 @pytest.mark.parametrize("lab", [HELLO, EXITS], ids=["hello", "exits"])
-def test_permission_denied(lab, tmp_path, download_dir):
+def test_permission_denied(lab, tmp_path, download_dir, language):
     device, how = unreadable_device(tmp_path)
     result = subprocess.run(
         [python_for(how), lab.name, "--device", device],
-        cwd=download_dir, capture_output=True, text=True, timeout=60, **how,
+        cwd=download_dir, capture_output=True, text=True, timeout=60, env=environment(language), **how,
     )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert f"エラー: {device}を開く権限がありません" in result.stderr
-    assert "kvmグループ" in result.stderr and "usermod -aG kvm" in result.stderr
+    first, group = NO_PERMISSION[language]
+    assert first.format(path=device) in result.stderr
+    assert group in result.stderr and "usermod -aG kvm" in result.stderr
 
 
 def run_main(module, argv, capsys):
@@ -323,58 +386,94 @@ def run_main(module, argv, capsys):
     return code, captured.out, captured.err
 
 
-def test_success_paths_close_every_fd(kvm, capsys):
+def test_success_paths_close_every_fd(kvm, capsys, monkeypatch, language):
     code, out, _ = run_main(kvm_hello, [], capsys)
-    assert code == 0 and out == EXPECTED_HELLO.read_text(encoding="utf-8")
+    assert code == 0 and out == EXPECTED_HELLO[language].read_text(encoding="utf-8")
+    monkeypatch.setattr(kvm_exits, "ROUNDS", 6)  # a short run: the fds are what matters here
+    monkeypatch.setattr(kvm_exits, "WARMUP", 2)
     code, out, _ = run_main(kvm_exits, [], capsys)
-    assert code == 0 and "KVM_EXIT_HLT" in out
+    assert code == 0 and f"{1:10}  KVM_EXIT_HLT" in out.splitlines()
 
 
-def test_missing_device_closes_every_fd(tmp_path, capsys):
+def test_missing_device_closes_every_fd(tmp_path, capsys, language):
     code, _, err = run_main(kvm_hello, ["--device", str(tmp_path / "none")], capsys)
-    assert code == 1 and "がありません" in err
+    assert code == 1 and MISSING[language].format(path=tmp_path / "none") in err
 
 
-def test_other_architecture_is_refused(capsys, monkeypatch):
+def test_other_architecture_is_refused(capsys, monkeypatch, language):
     monkeypatch.setattr(kvm_hello.platform, "machine", lambda: "aarch64")
     code, out, err = run_main(kvm_hello, [], capsys)
     assert code == 1 and out == ""
-    assert "エラー: このプログラムはx86-64のLinux用です（このマシンはaarch64）。" in err
+    assert {"ja": "エラー: このプログラムはx86-64のLinux用です（このマシンはaarch64）。",
+            "en": "error: this program is for Linux on x86-64 (this machine is aarch64)."}[language] in err
 
 
-def test_api_version_mismatch(kvm, capsys, monkeypatch):
+def test_api_version_mismatch(kvm, capsys, monkeypatch, language):
     monkeypatch.setattr(kvm_hello, "KVM_API_VERSION", 13)
     code, out, err = run_main(kvm_hello, [], capsys)
     assert code == 1 and out == ""
-    assert "エラー: KVM APIのバージョンが12です。このプログラムは13を前提にしています。" in err
+    assert {"ja": "エラー: KVM APIのバージョンが12です。このプログラムは13を前提にしています。",
+            "en": "error: the KVM API version is 12; this program expects 13."}[language] in err
+    assert "2.6.22" in err
 
 
-def test_unexpected_exit_names_the_reason_and_shows_registers(kvm, capsys, monkeypatch):
+UNEXPECTED_EXIT = {"ja": "想定外のexitです: {name}（{number}）", "en": "unexpected exit: {name} ({number})"}
+
+
+def test_unexpected_exit_names_the_reason_and_shows_registers(kvm, capsys, monkeypatch, language):
     monkeypatch.setattr(kvm_hello, "GUEST_CODE", bytes([0xE6, 0x42, 0xF4]))  # out 0x42, al; hlt
     code, _, err = run_main(kvm_hello, [], capsys)
     assert code == 1
-    assert "想定外のexitです: KVM_EXIT_IO（2）" in err
+    assert {"ja": "エラー: ", "en": "error: "}[language] + UNEXPECTED_EXIT[language].format(
+        name="KVM_EXIT_IO", number=2) in err
     assert "OUT port=0x42 size=1 count=1" in err
     assert re.search(r"rip=0x[0-9a-f]+ rflags=0x[0-9a-f]+", err)
 
 
-def test_failed_ioctl_names_the_line_and_closes_every_fd(kvm, capsys, monkeypatch):
+def test_failed_ioctl_names_the_line_and_closes_every_fd(kvm, capsys, monkeypatch, language):
     """An OSError in the middle (here KVM_CREATE_VCPU with a wrong number) is reported
     with the line that failed, after the VM's fd and memory are already open."""
     monkeypatch.setattr(kvm_hello, "KVM_CREATE_VCPU", kvm_hello._IO(0x3F))  # no such ioctl
     code, _, err = run_main(kvm_hello, [], capsys)
     assert code == 1
-    assert "エラー: システムコールが失敗しました: [Errno 25]" in err  # ENOTTY
-    assert re.search(r"場所: kvm_hello\.py \d+行目: self\.fd = fcntl\.ioctl\(vm_fd, KVM_CREATE_VCPU", err)
+    if language == "ja":
+        assert "エラー: システムコールが失敗しました: [Errno 25]" in err  # ENOTTY
+        assert re.search(r"場所: kvm_hello\.py \d+行目: self\.fd = fcntl\.ioctl\(vm_fd, KVM_CREATE_VCPU", err)
+    else:
+        assert "error: a system call failed: [Errno 25]" in err
+        assert re.search(r"at: kvm_hello\.py line \d+: self\.fd = fcntl\.ioctl\(vm_fd, KVM_CREATE_VCPU", err)
 
 
-def test_unexpected_mmio_in_exits(kvm, capsys, monkeypatch):
+def test_interrupted_run_says_so(capsys, language):
+    """Ctrl-C: a short message and 130, as a shell reports SIGINT."""
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    assert kvm_hello.report_errors(interrupted) == 130
+    assert capsys.readouterr().err == {"ja": "中断しました。\n", "en": "Interrupted.\n"}[language]
+
+
+def test_access_outside_a_mapping_is_refused(language):
+    """kvm-hello's exercise 1: a message too long for the guest's page stops with this error."""
+    mapping = kvm_hello.Mapping(4096)
+    try:
+        with pytest.raises(kvm_hello.KvmError) as caught:
+            mapping.write(0x100, bytes(3841))
+    finally:
+        mapping.close()
+    assert str(caught.value) == {"ja": "4096バイトの領域の外です: オフセット256から3841バイト",
+                                 "en": "outside the 4096-byte area: 3841 bytes from offset 256"}[language]
+
+
+def test_unexpected_mmio_in_exits(kvm, capsys, monkeypatch, language):
     """kvm_exits' device model refuses an address where it has no register."""
     code_bytes = bytes([0xA1, 0x00, 0x90, 0xF4])  # mov ax, word ptr [0x9000]; hlt
     monkeypatch.setattr(kvm_exits, "GUEST_CODE", code_bytes)
     code, _, err = run_main(kvm_exits, [], capsys)
     assert code == 1
-    assert "GPA 0x9000（2バイト）にはデバイスがありません" in err
+    assert {"ja": "エラー: GPA 0x9000（2バイト）にはデバイスがありません",
+            "en": "error: there is no device at GPA 0x9000 (2 bytes)"}[language] in err
 
 
 def test_cs_left_at_reset_fetches_from_0xffff1000(kvm, capsys):
@@ -426,30 +525,53 @@ def test_out_exit_rip_follows_the_pages_rule(kvm):
 class FakeVcpu:
     """Just enough of kvm_hello.Vcpu for describe_exit."""
 
-    def __init__(self, reason: int):
+    def __init__(self, reason: int, registers: bool = True):
         self.run = kvm_hello.KvmRun()
         self.run.exit_reason = reason
+        self.registers = registers
 
     def get_regs(self):
+        if not self.registers:
+            raise OSError(9, "Bad file descriptor")
         return kvm_hello.KvmRegs(rip=0x1234, rflags=0x2)
 
 
-def test_fail_entry_and_internal_error_are_described():
+def test_fail_entry_and_internal_error_are_described(language):
     vcpu = FakeVcpu(kvm_hello.KVM_EXIT_FAIL_ENTRY)
     vcpu.run.fail_entry.hardware_entry_failure_reason = 0x80000021
     vcpu.run.fail_entry.cpu = 3
-    text = kvm_hello.describe_exit(vcpu)
-    assert "KVM_EXIT_FAIL_ENTRY（9）" in text
-    assert "hardware_entry_failure_reason=0x80000021 cpu=3" in text
-    assert "rip=0x1234" in text
+    described = kvm_hello.describe_exit(vcpu)
+    assert described.startswith(UNEXPECTED_EXIT[language].format(name="KVM_EXIT_FAIL_ENTRY", number=9))
+    assert {"ja": "  ゲストに入れませんでした: ", "en": "  could not enter the guest: "}[language] + \
+        "hardware_entry_failure_reason=0x80000021 cpu=3" in described
+    assert "rip=0x1234" in described
 
     vcpu = FakeVcpu(kvm_hello.KVM_EXIT_INTERNAL_ERROR)
     vcpu.run.internal.suberror = 1
     vcpu.run.internal.ndata = 2
     vcpu.run.internal.data[0], vcpu.run.internal.data[1] = 0xA, 0xB
-    text = kvm_hello.describe_exit(vcpu)
-    assert "KVM_EXIT_INTERNAL_ERROR（17）" in text
-    assert "suberror=1 ndata=2 data=[0xa 0xb]" in text
+    described = kvm_hello.describe_exit(vcpu)
+    assert described.startswith(UNEXPECTED_EXIT[language].format(name="KVM_EXIT_INTERNAL_ERROR", number=17))
+    assert {"ja": "  KVMの内部エラー: ", "en": "  KVM internal error: "}[language] + \
+        "suberror=1 ndata=2 data=[0xa 0xb]" in described
+
+
+def test_mmio_unknown_and_unreadable_registers_are_described(language):
+    vcpu = FakeVcpu(kvm_hello.KVM_EXIT_MMIO)
+    vcpu.run.mmio.phys_addr, vcpu.run.mmio.len, vcpu.run.mmio.is_write = 0x9000, 2, 1
+    assert {"ja": "  MMIOの書き込み phys_addr=0x9000 len=2", "en": "  MMIO write phys_addr=0x9000 len=2"}[language] \
+        in kvm_hello.describe_exit(vcpu).splitlines()
+    vcpu.run.mmio.is_write = 0
+    assert {"ja": "  MMIOの読み出し phys_addr=0x9000 len=2", "en": "  MMIO read phys_addr=0x9000 len=2"}[language] \
+        in kvm_hello.describe_exit(vcpu).splitlines()
+
+    vcpu = FakeVcpu(kvm_hello.KVM_EXIT_UNKNOWN, registers=False)
+    vcpu.run.hardware_exit_reason = 0x30
+    lines = kvm_hello.describe_exit(vcpu).splitlines()
+    assert lines == [UNEXPECTED_EXIT[language].format(name="KVM_EXIT_UNKNOWN", number=0),
+                     "  hardware_exit_reason=0x30",
+                     {"ja": "  （レジスターを読めませんでした: Bad file descriptor）",
+                      "en": "  (could not read the registers: Bad file descriptor)"}[language]]
 
 
 def test_unknown_exit_reason_number_is_named():
@@ -576,37 +698,34 @@ def test_guest_listing_assembles_to_the_loaded_bytes(module, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "page, program", [("kvm-hello.md", "kvm_hello.py"), ("kvm-exits.md", "kvm_exits.py")]
+    "lang, page, program",
+    [(lang, page, program) for name, program in (("hello", "kvm_hello.py"), ("exits", "kvm_exits.py"))
+     for lang, page in existing_pages(name)],
 )
-def test_pages_include_the_program_and_link_to_it(page, program):
-    text = (LABS / page).read_text(encoding="utf-8")
-    assert f"[{program}]({program})" in text, "the page offers the file for download"
+def test_pages_include_the_program_and_link_to_it(lang, page, program):
+    text = page.read_text(encoding="utf-8")
+    assert re.search(rf"\]\([^)\s]*\b{re.escape(program)}\)", text), "the page offers the file for download"
     source = (LABS / program).read_text(encoding="utf-8")
     sections = re.findall(rf'--8<-- "{re.escape(program)}:([a-z-]+)"', text)
     assert sections, "the page shows the program from the file, not a copy"
     for section in sections:
         assert f"# --8<-- [start:{section}]" in source and f"# --8<-- [end:{section}]" in source
-    if page == "kvm-hello.md":
-        assert '--8<-- "kvm_hello.txt"' in text, "the expected output comes from the tested file"
+    if program == "kvm_hello.py":
+        included = EXPECTED_HELLO[lang].name
+        assert f'--8<-- "{included}"' in text, "the expected output comes from the tested file, in the page's language"
 
 
-def test_exits_page_shows_the_lines_that_never_change():
+@pytest.mark.parametrize("lang, page", existing_pages("exits"))
+def test_exits_page_shows_the_lines_that_never_change(lang, page):
     """The page says the MMIO lines and the exit table are the same on every machine; they
-    must be what test_exits_output_and_timings expects from the program."""
-    text = (LABS / "kvm-exits.md").read_text(encoding="utf-8")
-    block = text.split("{#this-machine-output}", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
-    lines = block.splitlines()
-    assert lines[:4] == [
-        "--- MMIO: GPA 0x8000のデバイス ---",
-        "KVM_EXIT_MMIO 書き込み GPA 0x8000 len=2 data=41",
-        "KVM_EXIT_MMIO 読み出し GPA 0x8000 len=2 → 42を返す",
-        "KVM_EXIT_IO   OUT ポート0x10: ゲストが読んだ値 = 42",
-    ]
+    must be what test_exits_output_and_timings expects from the program in the page's language."""
+    block = page.read_text(encoding="utf-8").split("{#this-machine-output}", 1)[1]
+    lines = block.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    assert lines[:4] == EXITS_MMIO[lang]
     batches = 3 * (kvm_exits.WARMUP + kvm_exits.ROUNDS) + 3
     cpuids = (kvm_exits.WARMUP + kvm_exits.ROUNDS + 1) * kvm_exits.BATCH
     for line in (f"{1 + batches:10}  KVM_EXIT_IO", f"{2:10}  KVM_EXIT_MMIO", f"{1:10}  KVM_EXIT_HLT",
-                 f"ゲストが実行したCPUID: {cpuids}回（どれもKVM_RUNからは戻っていません）",
-                 f"--- 時間（{kvm_exits.ROUNDS}回ずつ測った中央値） ---"):
+                 EXITS_CPUIDS[lang].format(n=cpuids), text(kvm_exits, lang, "times-title", rounds=kvm_exits.ROUNDS)):
         assert line in lines
     labels = [m.group(2) for m in map(TIMING.match, lines) if m]
-    assert labels == [*kvm_exits.LABELS.values(), f"CPUID 1回あたり（2つの差 ÷ {kvm_exits.BATCH}）"]
+    assert labels == timing_labels(lang)

@@ -9,9 +9,12 @@
     --json                            print only the final state, as JSON
 
 Standard library only, Python 3.11 or later. The course page is /labs/bytecode-vm/
-(ハンズオン3: 小さなプロセスVMを作る). The widget on that page runs the same machine in
-the browser: it reads SAMPLE_PROGRAM, OPCODES and STEP_LIMIT from this file, so change
-them here.
+(Lab 3: build a small process VM). The widget on that page runs the same machine in
+the browser: it reads SAMPLE_PROGRAM, OPCODES, STEP_LIMIT and the error messages
+(MESSAGES["error.*"]) from this file, so change them here.
+
+The program prints in the reader's language: Japanese when the locale (LC_ALL,
+LC_MESSAGES or LANG) selects Japanese, English otherwise (MESSAGES, after the imports).
 
 Addresses (offsets in the code, the pc, jump targets) are shown in hexadecimal with a
 0x prefix, like the bytes of the code. A jump target may be written as a label, a
@@ -25,9 +28,130 @@ import contextlib
 import dis
 import io
 import json
+import os
 import re
+import signal
 import sys
 from dataclasses import dataclass, field
+
+
+# ---- Messages in the reader's language --------------------------------------------
+def reader_language() -> str:
+    """Return "ja" when the locale selects Japanese, else "en".
+
+    As in POSIX, the first non-empty one of LC_ALL, LC_MESSAGES and LANG decides:
+    LANG=ja_JP.UTF-8 gives Japanese, LANG=C.UTF-8 or en_US.UTF-8 gives English.
+    """
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return "ja" if value == "ja" or value.startswith(("ja_", "ja.", "ja@")) else "en"
+    return "en"
+
+
+PLACEHOLDER = re.compile(r"\{(\w+)(?:\|([^|{}]*)\|([^{}]*))?\}")
+
+
+def say(key: str, **values) -> str:
+    """MESSAGES[key] in the reader's language, with the values filled in.
+
+    The placeholders are the widget's (the page's widget shows the error.* messages too):
+    {name} is a value; {n|one|other} is "one" when n is 1, else "other" ("1 step", "2 steps").
+    """
+
+    def fill(match: re.Match) -> str:
+        value = values[match[1]]
+        if match[2] is None:
+            return str(value)
+        return match[2] if value == 1 else match[3]
+
+    return PLACEHOLDER.sub(fill, MESSAGES[key][reader_language()])
+
+
+MESSAGES = {
+    # VMError messages: the widget on the lab page shows these same texts
+    "error.duplicateLabel": {"ja": "ラベル「{label}」が2回定義されています",
+                             "en": "label '{label}' is defined twice"},
+    "error.unknownInstruction": {"ja": "不明な命令「{word}」です",
+                                 "en": "unknown instruction '{word}'"},
+    "error.takesNoOperand": {"ja": "{name}は被演算子（オペランド）を取りません",
+                             "en": "{name} takes no operand"},
+    "error.needsOperand": {"ja": "{name}には被演算子（オペランド）が必要です",
+                           "en": "{name} needs an operand"},
+    "error.takesOneOperand": {"ja": "{name}の被演算子は1つです",
+                              "en": "{name} takes one operand"},
+    "error.tooLarge": {"ja": "コードが{max}バイトを超えています",
+                       "en": "the code is longer than {max} bytes"},
+    "error.needsInteger": {"ja": "{name}には整数が必要です（「{operand}」は整数ではありません）",
+                           "en": "{name} needs an integer, not '{operand}'"},
+    "error.doesNotFit": {"ja": "{value}は32ビットに収まりません",
+                         "en": "{value} does not fit in 32 bits"},
+    "error.needsName": {"ja": "{name}には変数名が必要です（「{operand}」は名前ではありません）",
+                        "en": "{name} needs a variable name, not '{operand}'"},
+    "error.tooManyLocals": {"ja": "ローカル変数が{max}個を超えています",
+                            "en": "more than {max} local variables"},
+    "error.needsLabel": {"ja": "{name}にはラベルか番地が必要です（「{operand}」はどちらでもありません）",
+                         "en": "{name} needs a label or an offset, not '{operand}'"},
+    "error.empty": {"ja": "プログラムに命令がありません",
+                    "en": "the program has no instructions"},
+    "error.unknownLabel": {"ja": "ラベル「{label}」は定義されていません",
+                           "en": "unknown label '{label}'"},
+    "error.outside": {"ja": "飛び先{target}がコードの外です（{first}..{last}）",
+                      "en": "jump target {target} is outside the code ({first}..{last})"},
+    "error.notStart": {"ja": "飛び先{target}は命令の先頭ではありません",
+                       "en": "jump target {target} is not the start of an instruction"},
+    "error.badOpcode": {"ja": "{pc}に不明なオペコード0x{hex}があります",
+                        "en": "unknown opcode 0x{hex} at {pc}"},
+    "error.stepLimit": {"ja": "{limit}ステップで止めました（無限ループかもしれません）",
+                        "en": "stopped after {limit} steps (an infinite loop?)"},
+    "error.underflow": {"ja": "{name}にはスタックに{needs}個の値が必要ですが、{has}個しかありません",
+                        "en": "{name} needs {needs} {needs|value|values} on the stack, but it has {has}"},
+    "error.unsetLocal": {"ja": "ローカル変数「{local}」を、値を入れる前に読もうとしました",
+                         "en": "local '{local}' is read before it is set"},
+    "error.ranOffEnd": {"ja": "プログラムの終わりを越えました（HALTがありません）",
+                        "en": "ran off the end of the program (no HALT)"},
+    # report(), listing(), side_by_side(): what the program prints
+    "assembled": {"ja": "== 組み立てた結果: {n}命令、{bytes}バイト（番地とバイト列は16進数） ==",
+                  "en": "== Assembled: {n} {n|instruction|instructions}, {bytes} {bytes|byte|bytes} "
+                        "(offsets and bytes in hex) =="},
+    "listing-header": {"ja": "番地    バイト列          行  命令",
+                       "en": "offset  bytes           line  instruction"},
+    "locals": {"ja": "ローカル変数: {slots}", "en": "locals: {slots}"},
+    "none": {"ja": "（なし）", "en": "(none)"},
+    "trace-all": {"ja": "== トレース: 全{steps}ステップ（各ステップの後のスタックとローカル変数） ==",
+                  "en": "== Trace: all {steps} {steps|step|steps} (stack and locals after each step) =="},
+    "trace-first": {"ja": "== トレース: {steps}ステップのうち最初の{shown}ステップ（各ステップの後のスタックとローカル変数） ==",
+                    "en": "== Trace: first {shown} of {steps} steps (stack and locals after each step) =="},
+    "trace-header": {"ja": "番号  pc      命令              スタック      ローカル変数",
+                     "en": "step  pc      instruction       stack         locals"},
+    "trace-more": {"ja": "…（ほかに{more}ステップ。--traceですべてのステップを表示します）",
+                   "en": "... ({more} more; --trace shows every step)"},
+    "output": {"ja": "== 出力 ==", "en": "== Output =="},
+    "nothing": {"ja": "（なし）", "en": "(nothing)"},
+    "final-state": {"ja": "== 最後の状態 ==", "en": "== Final state =="},
+    "halted": {"ja": "{steps}ステップでHALTに達しました: pc {pc}（{line}行目）、スタック {stack}、ローカル変数 {locals}",
+               "en": "HALT at pc {pc} (line {line}) after {steps} {steps|step|steps}; stack {stack}; locals {locals}"},
+    "side-by-side": {"ja": "== 並べて比べる: このVMと、同じループのCPythonのバイトコード ==",
+                     "en": "== Side by side: this VM and CPython's bytecode for the same loop =="},
+    "side-header": {"ja": "このVM（行 番地 命令）            CPython {version}のdis（行 番地 命令）",
+                    "en": "this VM (line offset instruction)  CPython {version} dis (line offset instruction)"},
+    "side-ours": {"ja": "このVM: {n}命令、{bytes}バイト。",
+                  "en": "this VM: {n} instructions, {bytes} bytes."},
+    "side-theirs": {"ja": "CPython: {n}命令。disはインラインのCACHEの領域を表示しません。",
+                    "en": "CPython: {n} instructions; dis hides the inline CACHE entries."},
+    "side-hex": {"ja": "番地はどちらの列も16進数です。dis自身は10進数で表示します。",
+                 "en": "Offsets are hexadecimal in both columns; dis itself prints them in decimal."},
+    "side-adaptive": {"ja": "20回呼んだ後のdis(factorials, adaptive=True)では、{n}個の命令が実行中に置き換わっています:",
+                      "en": "After 20 calls, dis(factorials, adaptive=True) shows {n} instructions replaced at run time:"},
+    # fail(), main()
+    "error": {"ja": "エラー: {path}:{line}: {message}", "en": "error: {path}:{line}: {message}"},
+    "cannot-read": {"ja": "エラー: {path}を読めません: {reason}", "en": "error: cannot read {path}: {reason}"},
+    "description": {"ja": "小さなスタックマシン型のバイトコードVM。", "en": "A small stack-based bytecode VM."},
+    "help-file": {"ja": "実行するプログラム（既定: サンプル）", "en": "a program to run (default: the sample)"},
+    "help-trace": {"ja": "すべてのステップを表示する", "en": "show every step"},
+    "help-json": {"ja": "最後の状態だけをJSONで表示する", "en": "print only the final state as JSON"},
+}
+
 
 # --8<-- [start:sample]
 SAMPLE_PROGRAM = """\
@@ -134,7 +258,7 @@ def assemble(text: str) -> Program:
         label = LABEL.match(body)
         if label:                                # "loop:" names the next offset
             if label[1] in labels:
-                raise VMError("duplicate-label", number, f"label '{label[1]}' is defined twice")
+                raise VMError("duplicate-label", number, say("error.duplicateLabel", label=label[1]))
             labels[label[1]] = len(code)
             body = label[2].strip()
         if not body:
@@ -142,56 +266,55 @@ def assemble(text: str) -> Program:
         words = body.split()
         name = words[0].upper()
         if name not in OPCODES:
-            raise VMError("unknown-instruction", number, f"unknown instruction '{words[0]}'")
+            raise VMError("unknown-instruction", number, say("error.unknownInstruction", word=words[0]))
         opcode, kind = OPCODES[name]
         if kind is None and len(words) > 1:
-            raise VMError("bad-operand", number, f"{name} takes no operand")
+            raise VMError("bad-operand", number, say("error.takesNoOperand", name=name))
         if kind is not None and len(words) == 1:
-            raise VMError("missing-operand", number, f"{name} needs an operand")
+            raise VMError("missing-operand", number, say("error.needsOperand", name=name))
         if len(words) > 2:
-            raise VMError("bad-operand", number, f"{name} takes one operand")
+            raise VMError("bad-operand", number, say("error.takesOneOperand", name=name))
         if len(code) + 1 + OPERAND_SIZE[kind] > MAX_CODE:
-            raise VMError("program-too-large", number, f"the code is longer than {MAX_CODE} bytes")
+            raise VMError("program-too-large", number, say("error.tooLarge", max=MAX_CODE))
         lines[len(code)] = number
         code.append(opcode)
         if kind == "int":
             operand = words[1]
             if not INTEGER.match(operand):
-                raise VMError("bad-operand", number, f"{name} needs an integer, not '{operand}'")
+                raise VMError("bad-operand", number, say("error.needsInteger", name=name, operand=operand))
             value = int(operand)
             if not INT_MIN <= value <= INT_MAX:
-                raise VMError("bad-operand", number, f"{value} does not fit in 32 bits")
+                raise VMError("bad-operand", number, say("error.doesNotFit", value=value))
             code += value.to_bytes(4, "little", signed=True)
         elif kind == "local":
             operand = words[1]
             if not NAME.match(operand):
-                raise VMError("bad-operand", number, f"{name} needs a variable name, not '{operand}'")
+                raise VMError("bad-operand", number, say("error.needsName", name=name, operand=operand))
             if operand not in names:
                 if len(names) == MAX_LOCALS:
-                    raise VMError("bad-operand", number, f"more than {MAX_LOCALS} local variables")
+                    raise VMError("bad-operand", number, say("error.tooManyLocals", max=MAX_LOCALS))
                 names.append(operand)
             code.append(names.index(operand))
         elif kind == "label":
             operand = words[1]
             if not (NAME.match(operand) or OFFSET.match(operand)):
-                raise VMError("bad-operand", number, f"{name} needs a label or an offset, not '{operand}'")
+                raise VMError("bad-operand", number, say("error.needsLabel", name=name, operand=operand))
             jumps.append((len(code), operand, number))
             code += b"\0\0"
     if not code:
-        raise VMError("empty-program", 1, "the program has no instructions")
+        raise VMError("empty-program", 1, say("error.empty"))
     for position, operand, number in jumps:   # pass 2: the labels are known now
         if NAME.match(operand):
             if operand not in labels:
-                raise VMError("unknown-label", number, f"unknown label '{operand}'")
+                raise VMError("unknown-label", number, say("error.unknownLabel", label=operand))
             target = labels[operand]
         else:                                     # 15 or 0x0f
             target = int(operand, 16) if operand[:2].lower() == "0x" else int(operand)
         if target >= len(code):
             raise VMError("jump-out-of-range", number,
-                          f"jump target {addr(target)} is outside the code ({addr(0)}..{addr(len(code) - 1)})")
+                          say("error.outside", target=addr(target), first=addr(0), last=addr(len(code) - 1)))
         if target not in lines:
-            raise VMError("jump-out-of-range", number,
-                          f"jump target {addr(target)} is not the start of an instruction")
+            raise VMError("jump-out-of-range", number, say("error.notStart", target=addr(target)))
         code[position:position + 2] = target.to_bytes(2, "little")
     return Program(bytes(code), lines, names, source)
 # --8<-- [end:assemble]
@@ -202,7 +325,8 @@ def decode(program: Program, pc: int) -> tuple[str, int | None, int]:
     """The instruction at pc: (name, operand or None, offset of the next instruction)."""
     code = program.code
     if code[pc] not in NAMES:
-        raise VMError("bad-opcode", program.lines.get(pc, 0), f"unknown opcode 0x{code[pc]:02x} at {addr(pc)}")
+        raise VMError("bad-opcode", program.lines.get(pc, 0),
+                      say("error.badOpcode", hex=f"{code[pc]:02x}", pc=addr(pc)))
     name = NAMES[code[pc]]
     kind = OPCODES[name][1]
     size = OPERAND_SIZE[kind]
@@ -243,18 +367,18 @@ def step(program: Program, state: State) -> None:
     """Run one instruction. On an error the state is left as it was before it."""
     line = program.lines[state.pc]
     if state.steps >= STEP_LIMIT:
-        raise VMError("step-limit", line, f"stopped after {STEP_LIMIT} steps (an infinite loop?)")
+        raise VMError("step-limit", line, say("error.stepLimit", limit=STEP_LIMIT))
     name, operand, next_pc = decode(program, state.pc)
     stack = state.stack
     needs = {"STORE": 1, "JZ": 1, "PRINT": 1, "ADD": 2, "SUB": 2, "MUL": 2, "LT": 2, "EQ": 2}
     if len(stack) < needs.get(name, 0):
-        count = f"{needs[name]} value{'s' if needs[name] > 1 else ''}"
-        raise VMError("stack-underflow", line, f"{name} needs {count} on the stack, but it has {len(stack)}")
+        raise VMError("stack-underflow", line,
+                      say("error.underflow", name=name, needs=needs[name], has=len(stack)))
     if name == "PUSH":
         stack.append(operand)
     elif name == "LOAD":
         if state.locals[operand] is None:
-            raise VMError("unset-local", line, f"local '{program.names[operand]}' is read before it is set")
+            raise VMError("unset-local", line, say("error.unsetLocal", local=program.names[operand]))
         stack.append(state.locals[operand])
     elif name == "STORE":
         state.locals[operand] = stack.pop()
@@ -276,7 +400,7 @@ def step(program: Program, state: State) -> None:
     state.pc = next_pc
     state.steps += 1
     if not state.halted and state.pc >= len(program.code):
-        raise VMError("ran-off-end", line, "ran off the end of the program (no HALT)")
+        raise VMError("ran-off-end", line, say("error.ranOffEnd"))
 # --8<-- [end:step]
 
 
@@ -306,7 +430,7 @@ def run(program: Program, trace=None) -> State:
 
 def listing(program: Program) -> list[str]:
     """The disassembly, decoded from the bytes (not from the source)."""
-    out = ["offset  bytes           line  instruction"]
+    out = [say("listing-header")]
     pc = 0
     while pc < len(program.code):
         _, _, next_pc = decode(program, pc)
@@ -314,7 +438,7 @@ def listing(program: Program) -> list[str]:
         out.append(f"{addr(pc)}  {raw:<15} {program.lines[pc]:>4}  {show(program, pc)}")
         pc = next_pc
     slots = " ".join(f"{slot}={name}" for slot, name in enumerate(program.names))
-    out.append(f"locals: {slots or '(none)'}")
+    out.append(say("locals", slots=slots or say("none")))
     return out
 
 
@@ -384,17 +508,16 @@ def side_by_side(program: Program) -> list[str]:
     theirs, changed = python_side()
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     width = 32
-    out = [f"{'this VM (line offset instruction)':<{width}}  CPython {version} dis (line offset instruction)"]
+    out = [say("side-header", version=version)]
     for index in range(max(len(ours), len(theirs))):
         left = ours[index] if index < len(ours) else ""
         right = theirs[index] if index < len(theirs) else ""
         out.append(f"{left:<{width}}  {right}".rstrip())
-    out.append(f"this VM: {len(ours)} instructions, {len(program.code)} bytes.")
-    out.append(f"CPython: {len(theirs)} instructions; dis hides the inline CACHE entries.")
-    out.append("Offsets are hexadecimal in both columns; dis itself prints them in decimal.")
+    out.append(say("side-ours", n=len(ours), bytes=len(program.code)))
+    out.append(say("side-theirs", n=len(theirs)))
+    out.append(say("side-hex"))
     out.append("")
-    out.append(f"After 20 calls, dis(factorials, adaptive=True) shows {len(changed)} "
-               "instructions replaced at run time:")
+    out.append(say("side-adaptive", n=len(changed)))
     out += [f"  {line}" for line in changed]
     return out
 
@@ -403,8 +526,7 @@ TRACE_SHOWN = 20   # trace steps shown without --trace
 
 
 def report(program: Program, path: str, full_trace: bool, compare: bool) -> int:
-    print(f"== Assembled: {len(program.lines)} instructions, {len(program.code)} bytes "
-          "(offsets and bytes in hex) ==")
+    print(say("assembled", n=len(program.lines), bytes=len(program.code)))
     print("\n".join(listing(program)))
     print()
     rows = []
@@ -420,43 +542,45 @@ def report(program: Program, path: str, full_trace: bool, compare: bool) -> int:
         state = run(program, trace)
     except VMError as caught:
         error, state = caught, caught.state
-    shown = "all" if full_trace or state.steps <= len(rows) else f"first {len(rows)} of"
-    print(f"== Trace: {shown} {state.steps} steps (stack and locals after each step) ==")
-    print("step  pc      instruction       stack         locals")
+    if full_trace or state.steps <= len(rows):
+        print(say("trace-all", steps=state.steps))
+    else:
+        print(say("trace-first", shown=len(rows), steps=state.steps))
+    print(say("trace-header"))
     print("\n".join(rows))
     if len(rows) < state.steps:
-        print(f"... ({state.steps - len(rows)} more; --trace shows every step)")
+        print(say("trace-more", more=state.steps - len(rows)))
     print()
-    print("== Output ==")
-    print("\n".join(map(str, state.output)) or "(nothing)")
+    print(say("output"))
+    print("\n".join(map(str, state.output)) or say("nothing"))
     print()
     if error:
         fail(error, program.source, path)
         return 1
     stack = "[" + " ".join(map(str, state.stack)) + "]"
-    print("== Final state ==")
-    print(f"HALT at pc {addr(state.pc)} (line {program.lines[state.pc]}) after {state.steps} steps; "
-          f"stack {stack}; locals {locals_text(program, state)}")
+    print(say("final-state"))
+    print(say("halted", pc=addr(state.pc), line=program.lines[state.pc], steps=state.steps, stack=stack,
+              locals=locals_text(program, state)))
     if compare:
         print()
-        print("== Side by side: this VM and CPython's bytecode for the same loop ==")
+        print(say("side-by-side"))
         print("\n".join(side_by_side(program)))
     return 0
 
 
 def fail(error: VMError, source: list[str], path: str) -> None:
     """The error, its line and that line's text, on stderr."""
-    print(f"error: {path}:{error.line}: {error.message}", file=sys.stderr)
+    print(say("error", path=path, line=error.line, message=error.message), file=sys.stderr)
     if 1 <= error.line <= len(source):
         print(f"  {error.line:>4} | {source[error.line - 1].rstrip()}", file=sys.stderr)
 
 
 # --8<-- [start:main]
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="A small stack-based bytecode VM.")
-    parser.add_argument("file", nargs="?", help="a program to run (default: the sample)")
-    parser.add_argument("--trace", action="store_true", help="show every step")
-    parser.add_argument("--json", action="store_true", help="print only the final state as JSON")
+    parser = argparse.ArgumentParser(description=say("description"))
+    parser.add_argument("file", nargs="?", help=say("help-file"))
+    parser.add_argument("--trace", action="store_true", help=say("help-trace"))
+    parser.add_argument("--json", action="store_true", help=say("help-json"))
     args = parser.parse_args(argv)
     path, text = "<sample>", SAMPLE_PROGRAM
     if args.file:
@@ -465,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
             with open(path, encoding="utf-8-sig") as file:   # -sig: a BOM is not part of line 1
                 text = file.read()
         except (OSError, UnicodeDecodeError) as error:
-            print(f"error: cannot read {path}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
+            print(say("cannot-read", path=path, reason=getattr(error, "strerror", None) or error), file=sys.stderr)
             return 2
     try:
         program = assemble(text)
@@ -486,5 +610,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Piped into head or less: end quietly, as other command-line tools do.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())
 # --8<-- [end:main]
