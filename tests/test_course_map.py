@@ -24,9 +24,9 @@ PAGES = {page["slug"]: page for page in COURSE["pages"]}
 LINK = re.compile(r"\[\[(?P<slug>[a-z0-9/-]+)(?:#(?P<anchor>[a-z0-9-]+))?(?:\|[^\]]+)?\]\]")
 META = {
     "ja": {"read": r"\*\*読む時間の目安\*\*: 約(\d+)分", "work": r"\*\*作業時間の目安\*\*: 約(\d+)分",
-           "requires": r"\*\*先に読む章\*\*: ([^\n]*)", "route_time": r"所要時間の目安は\*\*約(\d+)(分|時間)\*\*"},
+           "requires": r"\*\*先に読む章\*\*: ([^\n]*)", "route_time": r"所要時間の目安は\*\*約(\d+(?:\.\d+)?)(分|時間)\*\*"},
     "en": {"read": r"\*\*Reading time\*\*: about (\d+) min", "work": r"\*\*Hands-on time\*\*: about (\d+) min",
-           "requires": r"\*\*Read first\*\*: ([^\n]*)", "route_time": r"\*\*Time\*\*: about (\d+) (min|hours?)"},
+           "requires": r"\*\*Read first\*\*: ([^\n]*)", "route_time": r"\*\*Time\*\*: about (\d+(?:\.\d+)?) (min|hours?)"},
 }
 
 
@@ -60,7 +60,7 @@ def test_page_states_its_course_map_time_and_prerequisites(slug, language):
     line = re.search(rules["requires"], text)
     assert line, f"{slug} ({language}): no prerequisites line"
     # Required pages come before any parenthesis; links inside one are suggestions.
-    required = re.split(r"（| \(", line[1])[0]
+    required = re.split(r"（| \(|／| / ", line[1])[0]
     linked = [m["slug"] for m in LINK.finditer(required)]
     linked += re.findall(r"\]\((?:\.\./)*([a-z0-9/-]+)\.md(?:#[^)]*)?\)", required)
     assert sorted(linked) == sorted(entry.get("requires", [])), f"{slug} ({language}): 先に読む章 vs course.yml requires"
@@ -81,7 +81,7 @@ def _routes(language: str):
         stated = re.search(META[language]["route_time"], block)
         if items:
             assert stated, f"route {route_id} ({language}) lists pages but states no time"
-            minutes = int(stated[1]) * (60 if stated[2].startswith(("時間", "hour")) else 1)
+            minutes = float(stated[1]) * (60 if stated[2].startswith(("時間", "hour")) else 1)
             routes.append((route_id, minutes, items))
     return routes
 
