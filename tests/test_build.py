@@ -152,13 +152,26 @@ def test_unknown_chapter_link_fails_with_file_and_line(tmp_path):
     assert "links.md:5: [[no-such-chapter]] is not a page of course.yml" in result.stderr
 
 
-def test_untranslated_chapter_has_its_english_title_in_the_english_build(site_dir):
-    english = (site_dir / "en" / "virtualization" / "index.html").read_text(encoding="utf-8")
-    assert "data-fallback-notice" in english, "the chapter is not translated yet"
-    assert "<title>What is virtualization - Introduction to Virtualization</title>" in english
-    assert ">What is virtualization<" in english.split('class="md-nav__list"', 1)[1]
-    japanese = (site_dir / "virtualization" / "index.html").read_text(encoding="utf-8")
-    assert "<title>仮想化とは - 仮想化技術入門</title>" in japanese
+def test_untranslated_chapter_has_its_english_title_in_the_english_build(tmp_path):
+    def add_to_course_map(config):
+        course = config.parent / "docs" / "_data" / "course.yml"
+        course.write_text(
+            course.read_text(encoding="utf-8")
+            + "  - slug: fixture-untranslated\n    part: basics\n    tracked: false\n"
+            + "    title: {ja: 訳されていない章, en: An untranslated chapter}\n"
+            + "    summary: {ja: 試験用の章です。, en: A chapter for the tests.}\n",
+            encoding="utf-8",
+        )
+
+    pages = {"fixture-untranslated.md": "# 訳されていない章\n\n## 節 {#section}\n"}
+    result = build_fixture(tmp_path, pages, before_build=add_to_course_map)
+    assert result.returncode == 0, result.stderr
+    english = (tmp_path / "site" / "en" / "fixture-untranslated" / "index.html").read_text(encoding="utf-8")
+    assert "data-fallback-notice" in english
+    assert "<title>An untranslated chapter - Introduction to Virtualization</title>" in english
+    assert ">An untranslated chapter<" in english.split('class="md-nav__list"', 1)[1]
+    japanese = (tmp_path / "site" / "fixture-untranslated" / "index.html").read_text(encoding="utf-8")
+    assert "<title>訳されていない章 - 仮想化技術入門</title>" in japanese
 
 
 def test_every_figure_opens_its_svg_at_full_size(site_dir):
