@@ -385,7 +385,7 @@ def _retired_section(strings, note, language) -> list[str]:
             ref = _refs[entry.replaced_by]
             replacement = f' {strings["replaced_by"]}: <a href="#{ref.key}">[{html.escape(ref.label(language))}]</a>'
         out.append(
-            f'<li id="{key}" class="reference reference--retired"><p class="reference__citation"><code>{key}</code></p>'
+            f'<li id="{key}" class="reference reference--retired" data-retired-ref-id="{key}"><p class="reference__citation"><code>{key}</code></p>'
             f'<p class="reference__note">{html.escape(getattr(entry, note))}{replacement}</p></li>'
         )
     return out + ["</ul>", ""]

@@ -1,6 +1,7 @@
 """The permalink contract: every published URL, h2–h4 heading anchor and entry anchor.
 
-Entry anchors are the ids of reference entries ([data-ref-id]) and glossary entries
+Entry anchors are the ids of reference entries ([data-ref-id], and [data-retired-ref-id]
+for those that left the index but keep their anchor) and glossary entries
 ([data-term]): onboarding documents link to /references/#key and /glossary/#key too.
 
 Onboarding documents link to our pages and sections, so a URL or heading id that
@@ -38,7 +39,7 @@ class _Anchors(HTMLParser):
             return
         if tag in ("h2", "h3", "h4"):
             self.headings.append(attrs["id"])
-        elif "data-ref-id" in attrs or "data-term" in attrs:
+        elif {"data-ref-id", "data-retired-ref-id", "data-term"} & attrs.keys():
             self.entries.append(attrs["id"])
 
 
