@@ -49,6 +49,11 @@ def test_page_loads_cleanly(page, context, base_url, page_path):
     )
     assert [pair for pair in bad_ids if not ASCII_ID.match(pair[1] or "")] == []
 
+    # Scripts add links too (the glossary card, the figure dialog): every one has an
+    # href, or search engines and Lighthouse's SEO audit count it as not crawlable.
+    no_href = page.eval_on_selector_all("a:not([href]), a[href='']", "els => els.map(e => e.outerHTML.slice(0, 80))")
+    assert no_href == [], f"links without href: {no_href}"
+
 
 PHONE = {"width": 390, "height": 844}
 

@@ -92,6 +92,7 @@ WORTH = {
     "extra.css": "the course's styles (quiz, boxes, figures, tables, contrast fixes)",
     "_kit.js": "the shared part of the simulators",
     "_kit.css": "the shared part of the simulators",
+    "palette.min.css": "Material's light and dark schemes (the baseline has no palette)",
 }
 WEIGHT_BOUND = 1.25  # times the baseline's first-visit gzip bytes and DCL
 
@@ -251,7 +252,8 @@ def print_table(pages: list[dict], baseline: dict, build_s: float, baseline_buil
         worst = max(heavy, key=lambda row: row["gzip_bytes"])
         added = {name: size for name, size in worst["assets"].items() if name not in baseline["assets"] or name == "page"}
         for name, size in sorted(added.items(), key=lambda item: -item[1]):
-            why = WORTH.get(name) or ("a simulator on this page" if name.endswith((".js", ".css")) else "")
+            why = WORTH.get(name) or ("a figure of this page" if name.endswith(".svg")
+                                      else "this page's simulator" if name.endswith((".js", ".css")) else "")
             print(f"  {name:<28} {size / KIB:>6.1f}  {why}")
     print()
     print(f"build (strict): site {build_s:.2f} s, baseline {baseline_build_s:.2f} s")

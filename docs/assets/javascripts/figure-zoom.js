@@ -22,6 +22,7 @@
   var file = document.createElement("a");
   file.className = "figure-dialog__file";
   file.textContent = strings.open;
+  file.href = links[0].getAttribute("href");  // never an <a> without href
   var close = document.createElement("button");
   close.type = "button";
   close.className = "md-button figure-dialog__close";

@@ -26,6 +26,9 @@
   var more = document.createElement("a");
   more.className = "glossary-card__link";
   more.textContent = english ? "Open in the glossary" : "用語集で見る";
+  // Never an <a> without href (crawlers and Lighthouse count it): the glossary until a card shows.
+  var firstTerm = document.querySelector("a[data-glossary]");
+  if (firstTerm) more.href = firstTerm.href.split("#")[0];
   card.appendChild(name);
   card.appendChild(definition);
   card.appendChild(more);
