@@ -158,6 +158,28 @@ def test_filter_by_kind_and_language(page, base_url):
     assert not page.locator("h2#documentation").is_visible()
 
 
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])
+def test_a_link_to_an_entry_lands_on_it(browser, base_url, viewport):
+    """Onboarding documents link to /references/#key. Entries far down the list are laid
+    out only near the screen (content-visibility), so check that the link still puts the
+    entry just under the header, and that it stays there once the page settles."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "references/", wait_until="networkidle")
+        keys = page.eval_on_selector_all("[data-ref-id]", "els => els.map(e => e.id)")
+        header = page.evaluate("() => document.querySelector('.md-header').getBoundingClientRect().height")
+        for key in [keys[len(keys) // 2], keys[-1]]:
+            page.goto(base_url + "references/#" + key, wait_until="networkidle")
+            page.wait_for_timeout(500)
+            top = page.evaluate(f"() => document.getElementById('{key}').getBoundingClientRect().top")
+            assert header <= top <= header + 60, f"#{key} at {top} px (header {header} px)"
+            assert page.locator(f"#{key}").is_visible()
+    finally:
+        context.close()
+
+
 def test_every_entry_shows_its_kind(site_dir):
     """A reader tells a manual from a kernel document from a news report at a glance."""
     html = (site_dir / "references" / "index.html").read_text(encoding="utf-8")
