@@ -126,9 +126,11 @@ def measure(browser, url: str, base_url: str) -> dict:
             body = response.body()
         except Exception:  # redirects and cancelled loads have no body
             return
+        compressed = gzip_size(response.url, body)
         sizes["raw"] += len(body)
-        sizes["gzip"] += gzip_size(response.url, body)
-        assets[asset_name(response.url, url)] = assets.get(asset_name(response.url, url), 0) + gzip_size(response.url, body)
+        sizes["gzip"] += compressed
+        name = asset_name(response.url, url)
+        assets[name] = assets.get(name, 0) + compressed
         if response.request.resource_type == "document" and response.url == url:
             html["text"] = body.decode("utf-8", "replace")
 
