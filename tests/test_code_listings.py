@@ -1,0 +1,73 @@
+"""Code listings are drawn only near the screen (overrides/hooks/code_block_lines.py and
+extra.css): the reader must not see the page jump when one is drawn, and a link to a
+line of a listing (#__codelineno-…) must still land on that line."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+VIEWPORTS = [{"width": 1280, "height": 900}, {"width": 390, "height": 844}]
+# The longest listings, in both kinds of container (the text column and <details>).
+PAGES = ["labs/kvm-paging/", "labs/kvm-hello/", "en/labs/qcow2/"]
+
+
+def test_every_listing_knows_its_line_count(site_dir):
+    """A listing without --code-lines would be drawn at load (no estimate); one with a
+    wrong count would make the page jump when it is drawn."""
+    problems = []
+    pages = sorted(site_dir.rglob("index.html"))
+    listings = 0
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        for match in re.finditer(r'<div class="(?:[\w-]+ )*highlight"([^>]*)>.*?<code>(.*?)</code>', html, re.S):
+            listings += 1
+            lines = match[2].rstrip("\n").count("\n") + 1
+            if f'style="--code-lines: {lines}"' != match[1].strip():
+                problems.append(f"{page.relative_to(site_dir)}: {match[1].strip() or 'no --code-lines'} for {lines} lines")
+    assert listings > 100, f"only {listings} listings found: has the markup changed?"
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=["desktop", "phone"])
+@pytest.mark.parametrize("path", PAGES)
+def test_listings_keep_their_height_when_drawn(browser, base_url, path, viewport):
+    """Before a listing is drawn it takes the height of its lines; drawn, it must measure
+    the same (within 2 px), so scrolling never moves the text under the reader's eyes."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(base_url + path, wait_until="networkidle")
+        heights = "() => [...document.querySelectorAll('.md-typeset .highlight > pre')].map(e => e.getBoundingClientRect().height)"
+        skipped = page.evaluate(
+            "() => [...document.querySelectorAll('.md-typeset .highlight > pre')]"
+            ".filter(e => getComputedStyle(e).contentVisibility === 'auto').length")
+        estimated = page.evaluate(heights)
+        assert skipped == len(estimated) > 5, f"{skipped} of {len(estimated)} listings are drawn only when near"
+        page.add_style_tag(content=".md-typeset .highlight > pre { content-visibility: visible !important; }")
+        drawn = page.evaluate(heights)
+        off = [(i, round(a), round(b)) for i, (a, b) in enumerate(zip(estimated, drawn)) if abs(a - b) > 2]
+        assert not off, f"listing (index, estimated px, drawn px): {off}"
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=["desktop", "phone"])
+def test_a_link_to_a_code_line_lands_on_it(browser, base_url, viewport):
+    """Onboarding documents may link to one line of a lab's program."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "labs/kvm-paging/", wait_until="networkidle")
+        lines = page.eval_on_selector_all(".md-typeset .highlight a[id^='__codelineno-']", "els => els.map(e => e.id)")
+        header = page.evaluate("() => document.querySelector('.md-header').getBoundingClientRect().height")
+        for line in [lines[len(lines) // 2], lines[-1]]:
+            page.goto(base_url + "labs/kvm-paging/#" + line, wait_until="networkidle")
+            page.wait_for_timeout(500)
+            top = page.evaluate(f"() => document.getElementById('{line}').getBoundingClientRect().top")
+            assert header <= top <= header + 60, f"#{line} at {top} px (header {header} px)"
+    finally:
+        context.close()
