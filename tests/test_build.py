@@ -189,3 +189,19 @@ def test_every_figure_opens_its_svg_at_full_size(site_dir):
             assert link[1] == image[1]
             assert (html_file.parent / link[1]).resolve().is_file(), link[1]
     assert figures >= 30  # every chapter's figures, in both language builds
+
+
+def test_every_script_is_deferred(site_dir):
+    """A plain <script src> holds the first paint of a short page until it is fetched
+    (overrides/main.html defers Material's bundle by rewriting its tag: this notices if a
+    new Material writes the tag differently)."""
+    plain = []
+    pages = sorted(site_dir.rglob("*.html"))
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "assets/javascripts/bundle." in html, f"{page.relative_to(site_dir)}: no Material bundle"
+        for tag in re.findall(r"<script\b[^>]*\bsrc=[^>]*>", html):
+            if not re.search(r"\s(defer|async)[\s>=]", tag):
+                plain.append(f"{page.relative_to(site_dir)}: {tag}")
+    assert len(pages) > 50
+    assert not plain, "\n".join(plain[:20])
