@@ -349,7 +349,9 @@ def test_an_error_shows_in_the_widget_not_in_the_console(browser, widget_site, n
     """A script that cannot start (here: its strings are gone) leaves the static part and says so."""
     context, log = widgets.open_context(browser, widget_site[1])
     page = context.new_page()
-    page.add_init_script("""document.addEventListener('DOMContentLoaded', () => {
+    # 'interactive' comes after parsing and before the deferred scripts run (HTML's "the end").
+    page.add_init_script("""document.addEventListener('readystatechange', () => {
+      if (document.readyState !== 'interactive') return;
       document.querySelectorAll('script[data-widget-data]').forEach(s => {
         const data = JSON.parse(s.textContent);
         data.strings = {'kit.failed': data.strings['kit.failed']};
