@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from tests.support import anchors
+
 VIEWPORTS = [{"width": 1280, "height": 900}, {"width": 390, "height": 844}]
 # The longest listings, in both kinds of container (the text column and <details>).
 PAGES = ["labs/kvm-paging/", "labs/kvm-hello/", "en/labs/qcow2/"]
@@ -58,16 +60,4 @@ def test_listings_keep_their_height_when_drawn(browser, base_url, path, viewport
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=["desktop", "phone"])
 def test_a_link_to_a_code_line_lands_on_it(browser, base_url, viewport):
     """Onboarding documents may link to one line of a lab's program."""
-    context = browser.new_context(viewport=viewport)
-    try:
-        page = context.new_page()
-        page.goto(base_url + "labs/kvm-paging/", wait_until="networkidle")
-        lines = page.eval_on_selector_all(".md-typeset .highlight a[id^='__codelineno-']", "els => els.map(e => e.id)")
-        header = page.evaluate("() => document.querySelector('.md-header').getBoundingClientRect().height")
-        for line in [lines[len(lines) // 2], lines[-1]]:
-            page.goto(base_url + "labs/kvm-paging/#" + line, wait_until="networkidle")
-            page.wait_for_timeout(500)
-            top = page.evaluate(f"() => document.getElementById('{line}').getBoundingClientRect().top")
-            assert header <= top <= header + 60, f"#{line} at {top} px (header {header} px)"
-    finally:
-        context.close()
+    anchors.check_links_land(browser, base_url, "labs/kvm-paging/", ".md-typeset .highlight a[id^='__codelineno-']", viewport)

@@ -8,7 +8,7 @@ import shutil
 import pytest
 import yaml
 
-from tests.support import site
+from tests.support import anchors, site
 from tests.test_build import build_fixture, make_project
 
 SEED_URLS = [
@@ -164,20 +164,7 @@ def test_a_link_to_an_entry_lands_on_it(browser, base_url, viewport):
     """Onboarding documents link to /references/#key. Entries far down the list are laid
     out only near the screen (content-visibility), so check that the link still puts the
     entry just under the header, and that it stays there once the page settles."""
-    context = browser.new_context(viewport=viewport)
-    try:
-        page = context.new_page()
-        page.goto(base_url + "references/", wait_until="networkidle")
-        keys = page.eval_on_selector_all("[data-ref-id]", "els => els.map(e => e.id)")
-        header = page.evaluate("() => document.querySelector('.md-header').getBoundingClientRect().height")
-        for key in [keys[len(keys) // 2], keys[-1]]:
-            page.goto(base_url + "references/#" + key, wait_until="networkidle")
-            page.wait_for_timeout(500)
-            top = page.evaluate(f"() => document.getElementById('{key}').getBoundingClientRect().top")
-            assert header <= top <= header + 60, f"#{key} at {top} px (header {header} px)"
-            assert page.locator(f"#{key}").is_visible()
-    finally:
-        context.close()
+    anchors.check_links_land(browser, base_url, "references/", "[data-ref-id]", viewport)
 
 
 def test_every_entry_shows_its_kind(site_dir):

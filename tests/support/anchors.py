@@ -1,0 +1,25 @@
+"""Does a link to page#id put that element just under the header?
+
+Parts of some pages are drawn only when near the screen (content-visibility), so the
+browser must still find where an element far down the page will be.
+"""
+
+from __future__ import annotations
+
+
+def check_links_land(browser, base_url: str, path: str, selector: str, viewport: dict) -> None:
+    """Open path#id for the middle and the last element matching selector (they have ids)."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(base_url + path, wait_until="networkidle")
+        ids = page.eval_on_selector_all(selector, "els => els.map(e => e.id)")
+        assert len(ids) > 2, f"{path}: only {len(ids)} elements match {selector}"
+        header = page.evaluate("() => document.querySelector('.md-header').getBoundingClientRect().height")
+        for target in [ids[len(ids) // 2], ids[-1]]:
+            page.goto(base_url + path + "#" + target, wait_until="networkidle")
+            page.wait_for_timeout(500)
+            top = page.evaluate(f"() => document.getElementById('{target}').getBoundingClientRect().top")
+            assert header <= top <= header + 60, f"{path}#{target} at {top} px (header {header} px)"
+    finally:
+        context.close()
