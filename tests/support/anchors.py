@@ -7,8 +7,10 @@ browser must still find where an element far down the page will be.
 from __future__ import annotations
 
 
-def check_links_land(browser, base_url: str, path: str, selector: str, viewport: dict) -> None:
-    """Open path#id for the middle and the last element matching selector (they have ids)."""
+def check_links_land(browser, base_url: str, path: str, selector: str, viewport: dict,
+                     visible: bool = True) -> None:
+    """Open path#id for the middle and the last element matching selector (they have ids),
+    and, with ``visible``, check that the element is shown (an empty anchor never is)."""
     context = browser.new_context(viewport=viewport)
     try:
         page = context.new_page()
@@ -21,5 +23,7 @@ def check_links_land(browser, base_url: str, path: str, selector: str, viewport:
             page.wait_for_timeout(500)
             top = page.evaluate(f"() => document.getElementById('{target}').getBoundingClientRect().top")
             assert header <= top <= header + 60, f"{path}#{target} at {top} px (header {header} px)"
+            if visible:
+                assert page.locator(f"#{target}").is_visible(), f"{path}#{target} is not shown"
     finally:
         context.close()
