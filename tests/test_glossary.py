@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests.support import site
+from tests.support import anchors, site
 from tests.test_build import build_fixture, make_project
 
 DATA = site.ROOT / "docs" / "_data"
@@ -187,6 +187,51 @@ def test_first_tap_shows_the_card_second_tap_opens_the_glossary(browser, base_ur
         page.wait_for_url(re.compile(r"/glossary/#"))
     finally:
         context.close()
+
+
+VIEWPORTS = [{"width": 1280, "height": 900}, {"width": 390, "height": 844}]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_link_to_an_entry_lands_on_it(browser, base_url, viewport):
+    """Every term link opens /glossary/#key, and entries are drawn only near the screen
+    (content-visibility): the entry must still land just under the header."""
+    anchors.check_links_land(browser, base_url, "glossary/", "dt[data-term]", viewport)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", ["glossary/", "en/glossary/"])
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_entries_drawn_near_the_screen_look_as_if_always_drawn(browser, base_url, path, viewport):
+    """Each entry's <div> is contained, which stops margins collapsing through it: once
+    drawn, every entry must sit exactly where it sits with the feature off. And the size
+    held for an entry not yet drawn stays near a drawn entry's, so the scroll bar barely
+    moves while the reader scrolls."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(base_url + path, wait_until="networkidle")
+        held = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector("
+                             "'.glossary-list__entry')).containIntrinsicHeight.replace('auto', ''))")
+        page.evaluate("""async () => {
+            for (let y = 0; y < document.documentElement.scrollHeight; y += innerHeight / 2) {
+                scrollTo(0, y);
+                await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+            }
+        }""")
+        tops = "() => [...document.querySelectorAll('dt[data-term]')].map(d => d.getBoundingClientRect().top + scrollY)"
+        drawn = page.evaluate(tops)
+        heights = page.evaluate("() => [...document.querySelectorAll('.glossary-list__entry')]"
+                                ".map(e => e.getBoundingClientRect().height)")
+        page.add_style_tag(content=".glossary-list__entry { content-visibility: visible !important; }")
+        plain = page.evaluate(tops)
+    finally:
+        context.close()
+    moved = [(i, round(b - a)) for i, (a, b) in enumerate(zip(drawn, plain)) if abs(b - a) > 1]
+    assert not moved, f"{path}: entries drawn elsewhere than without content-visibility: {moved[:5]}"
+    average = sum(heights) / len(heights)
+    assert abs(held - average) <= 0.15 * average, f"{path}: {held} px held, drawn entries average {average:.0f} px"
 
 
 @pytest.mark.browser

@@ -302,10 +302,14 @@ def _glossary_html(language: str, page, files) -> str:
             head = f'<span class="glossary-list__term">{_escape(term.abbr or term.en)}</span>'
             other = (f"{_escape(term.en)} · " if term.abbr else "") + f'<span lang="ja">{_escape(term.ja)}</span>'
             definition = term.def_en
+        # One <div> per entry (allowed in a <dl>): the unit the page draws only near the
+        # screen (extra.css, content-visibility).
         out.append(
+            f'<div class="glossary-list__entry">'
             f'<dt id="{term.key}" data-term="{term.key}">{head} <span class="glossary-list__other">{other}</span></dt>'
             f'<dd><p>{_escape(definition)}</p>'
             f'<p class="glossary-list__chapter">{strings["chapter"]}: {_chapter_link(term, language, page, files)}</p></dd>'
+            f'</div>'
         )
     out.append("</dl>")
     return "\n".join(out)
