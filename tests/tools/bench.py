@@ -10,7 +10,9 @@ the origin (blocked: the site must work offline, and the bench must not wait
 on a network it does not have). Build times come next, then Lighthouse scores
 (performance, accessibility, best practices, SEO) for one page of each type in
 both languages, next to the default Material page, measured by the same Chromium
-in the same run (Lighthouse is installed by `make bench` in tests/tools/lighthouse).
+in the same run, in rounds (every page once, then again), so that a slow stretch
+of the machine weighs on the baseline as much as on the pages (Lighthouse is
+installed by `make bench` in tests/tools/lighthouse).
 Both sites are served with gzip, as any static host serves them, so Lighthouse's
 simulated slow network sees the bytes a reader downloads.
 Last, a reader's first search on each language's home page: the bytes fetched once
@@ -171,28 +173,47 @@ LIGHTHOUSE_TYPES = {
 }
 
 
-def lighthouse(url: str, chromium: str, runs: int = 1) -> dict[str, int] | None:
-    """Lighthouse scores (0–100) for ``url``, the median of ``runs`` runs (one run on a
-    small shared machine can be off by ten points), or None if Lighthouse is not installed."""
-    if not LIGHTHOUSE.exists():
-        return None
+def lighthouse(url: str, chromium: str) -> dict[str, int]:
+    """One Lighthouse run: the four scores (0–100), or {"error": [...]}."""
     flags = " ".join(["--headless=new", *LAUNCH_ARGS])
-    scores = []
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        done = subprocess.run(
+            [str(LIGHTHOUSE), url, f"--chrome-path={chromium}", f"--chrome-flags={flags}",
+             f"--only-categories={','.join(LIGHTHOUSE_CATEGORIES)}", "--output=json",
+             f"--output-path={report.name}", "--quiet"],
+            capture_output=True, text=True, check=False,
+        )
+        if done.returncode != 0:
+            return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+        categories = json.loads(Path(report.name).read_text(encoding="utf-8"))["categories"]
+    return {name: round(categories[name]["score"] * 100) for name in LIGHTHOUSE_CATEGORIES}
+
+
+def lighthouse_rounds(targets: list[tuple[str, str]], runs: int, run_once) -> list[tuple[str, dict]]:
+    """The median of ``runs`` runs per target, run in rounds (every target once, then
+    again): a slow stretch of a small shared machine then lowers every page and the
+    baseline alike, instead of only the pages measured during it. A target whose run
+    fails is not run again."""
+    results: dict[str, list[dict]] = {name: [] for name, _ in targets}
+    failed: dict[str, dict] = {}
     for _ in range(runs):
-        with tempfile.NamedTemporaryFile(suffix=".json") as report:
-            done = subprocess.run(
-                [str(LIGHTHOUSE), url, f"--chrome-path={chromium}", f"--chrome-flags={flags}",
-                 f"--only-categories={','.join(LIGHTHOUSE_CATEGORIES)}", "--output=json",
-                 f"--output-path={report.name}", "--quiet"],
-                capture_output=True, text=True, check=False,
-            )
-            if done.returncode != 0:
-                return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
-            categories = json.loads(Path(report.name).read_text(encoding="utf-8"))["categories"]
-        scores.append({name: round(categories[name]["score"] * 100) for name in LIGHTHOUSE_CATEGORIES})
-    result = {name: round(statistics.median(run[name] for run in scores)) for name in LIGHTHOUSE_CATEGORIES}
-    result["performance_runs"] = [run["performance"] for run in scores]
-    return result
+        for name, url in targets:
+            if name not in failed:
+                scores = run_once(url)
+                if "error" in scores:
+                    failed[name] = scores
+                else:
+                    results[name].append(scores)
+    rows = []
+    for name, _ in targets:
+        if name in failed:
+            rows.append((name, failed[name]))
+            continue
+        runs_of = results[name]
+        median = {category: round(statistics.median(run[category] for run in runs_of)) for category in LIGHTHOUSE_CATEGORIES}
+        median["performance_runs"] = [run["performance"] for run in runs_of]
+        rows.append((name, median))
+    return rows
 
 
 def print_lighthouse(rows: list[tuple[str, dict | None]], runs: int) -> None:
@@ -365,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the measurements as JSON")
     parser.add_argument("--lighthouse-runs", type=int, default=3, metavar="N",
-                        help="Lighthouse runs per page; the table shows the median (default 3)")
+                        help="Lighthouse runs per page, in rounds; the table shows the median (default 3)")
     args = parser.parse_args(argv)
 
     executable = find_chromium()
@@ -409,9 +430,11 @@ def main(argv: list[str] | None = None) -> int:
             built = set(site.page_paths(tmp / "site"))
             chosen = [next((p for p in options if p in built), None) for options in LIGHTHOUSE_TYPES.values()]
             chosen = [p for p in chosen if p] + [f"/en{p}" for p in chosen if p and f"/en{p}" in built]
-            runs = args.lighthouse_runs
-            scores = [("baseline: default Material", lighthouse(baseline_url, executable, runs))]
-            scores += [(p, lighthouse(base_url + p.lstrip("/"), executable, runs)) for p in chosen]
+            targets = [("baseline: default Material", baseline_url)] + [(p, base_url + p.lstrip("/")) for p in chosen]
+            if LIGHTHOUSE.exists():
+                scores = lighthouse_rounds(targets, args.lighthouse_runs, lambda url: lighthouse(url, executable))
+            else:
+                scores = [(name, None) for name, _ in targets]
 
     print_table(pages, baseline, build_s, baseline_build_s)
     print_lighthouse(scores, args.lighthouse_runs)
