@@ -10,7 +10,6 @@ import pytest
 
 from tests.support import anchors
 
-VIEWPORTS = [{"width": 1280, "height": 900}, {"width": 390, "height": 844}]
 # The longest listings, in both kinds of container (the text column and <details>).
 PAGES = ["labs/kvm-paging/", "labs/kvm-hello/", "en/labs/qcow2/"]
 
@@ -33,7 +32,7 @@ def test_every_listing_knows_its_line_count(site_dir):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("viewport", VIEWPORTS, ids=["desktop", "phone"])
+@pytest.mark.parametrize("viewport", anchors.VIEWPORTS, ids=["desktop", "phone"])
 @pytest.mark.parametrize("path", PAGES)
 def test_listings_keep_their_height_when_drawn(browser, base_url, path, viewport):
     """Before a listing is drawn it takes the height of its lines; drawn, it must measure
@@ -57,7 +56,7 @@ def test_listings_keep_their_height_when_drawn(browser, base_url, path, viewport
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("viewport", VIEWPORTS, ids=["desktop", "phone"])
+@pytest.mark.parametrize("viewport", anchors.VIEWPORTS, ids=["desktop", "phone"])
 def test_a_link_to_a_code_line_lands_on_it(browser, base_url, viewport):
     """Onboarding documents may link to one line of a lab's program."""
     # Each line's anchor is an empty <a> at the start of the line: its position is the check.

@@ -189,11 +189,8 @@ def test_first_tap_shows_the_card_second_tap_opens_the_glossary(browser, base_ur
         context.close()
 
 
-VIEWPORTS = [{"width": 1280, "height": 900}, {"width": 390, "height": 844}]
-
-
 @pytest.mark.browser
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", anchors.VIEWPORTS)
 def test_a_link_to_an_entry_lands_on_it(browser, base_url, viewport):
     """Every term link opens /glossary/#key, and entries are drawn only near the screen
     (content-visibility): the entry must still land just under the header."""
@@ -202,7 +199,7 @@ def test_a_link_to_an_entry_lands_on_it(browser, base_url, viewport):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("path", ["glossary/", "en/glossary/"])
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", anchors.VIEWPORTS)
 def test_entries_drawn_near_the_screen_look_as_if_always_drawn(browser, base_url, path, viewport):
     """Each entry's <div> is contained, which stops margins collapsing through it: once
     drawn, every entry must sit exactly where it sits with the feature off. And the size

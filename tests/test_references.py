@@ -159,7 +159,7 @@ def test_filter_by_kind_and_language(page, base_url):
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])
+@pytest.mark.parametrize("viewport", anchors.VIEWPORTS)
 def test_a_link_to_an_entry_lands_on_it(browser, base_url, viewport):
     """Onboarding documents link to /references/#key. Entries far down the list are laid
     out only near the screen (content-visibility), so check that the link still puts the

@@ -6,6 +6,9 @@ browser must still find where an element far down the page will be.
 
 from __future__ import annotations
 
+# Where links are checked to land: a desktop window and a phone.
+VIEWPORTS = [{"width": 1280, "height": 900}, {"width": 390, "height": 844}]
+
 
 def check_links_land(browser, base_url: str, path: str, selector: str, viewport: dict,
                      visible: bool = True) -> None:
