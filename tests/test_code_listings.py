@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.support import anchors
 
@@ -41,12 +42,20 @@ def test_listings_keep_their_height_when_drawn(browser, base_url, path, viewport
     try:
         page = context.new_page()
         page.goto(base_url + path, wait_until="networkidle")
-        heights = "() => [...document.querySelectorAll('.md-typeset .highlight > pre')].map(e => e.getBoundingClientRect().height)"
-        skipped = page.evaluate(
-            "() => [...document.querySelectorAll('.md-typeset .highlight > pre')]"
-            ".filter(e => getComputedStyle(e).contentVisibility === 'auto').length")
+        listings = "[...document.querySelectorAll('.md-typeset .highlight > pre')]"
+        heights = f"() => {listings}.map(e => e.getBoundingClientRect().height)"
+        # Once, in a CI run, 7 of 23 listings did not report `auto` right after load (not seen
+        # in 30 loads under CPU stress since): wait briefly, then name any listing still off.
+        not_skipped = f"() => {listings}.map((e, i) => [i, getComputedStyle(e).contentVisibility])" \
+                      ".filter(([, value]) => value !== 'auto')"
+        try:
+            page.wait_for_function(f"() => ({not_skipped})().length === 0", timeout=5_000)
+        except PlaywrightTimeout:
+            pass  # reported just below, with the listings concerned
+        drawn_at_load = page.evaluate(not_skipped)
+        assert not drawn_at_load, f"listings drawn at load (index, content-visibility): {drawn_at_load}"
         estimated = page.evaluate(heights)
-        assert skipped == len(estimated) > 5, f"{skipped} of {len(estimated)} listings are drawn only when near"
+        assert len(estimated) > 5, f"only {len(estimated)} listings on {path}: has the markup changed?"
         page.add_style_tag(content=".md-typeset .highlight > pre { content-visibility: visible !important; }")
         drawn = page.evaluate(heights)
         off = [(i, round(a), round(b)) for i, (a, b) in enumerate(zip(estimated, drawn)) if abs(a - b) > 2]
