@@ -54,3 +54,29 @@ def test_a_failing_lighthouse_run_is_reported_and_not_repeated():
     rows = dict(bench.lighthouse_rounds([("baseline", "base"), ("/a/", "a")], 3, run_once))
     assert calls.count("a") == 1 and calls.count("base") == 3
     assert rows["/a/"] == {"error": ["Runtime error"]}
+
+
+def test_main_thread_work_is_split_by_what_caused_it():
+    """The bench's DOMContentLoaded breakdown: a forced layout inside a script is the
+    script's, a script run while parsing is not parsing, and nothing after the event counts."""
+    url, frame, main, other = "http://x/p/", "F1", (1, 1), (1, 2)
+
+    def event(name, ts, dur, thread=main, **data):
+        return {"name": name, "ph": "X", "pid": thread[0], "tid": thread[1], "ts": ts, "dur": dur,
+                "args": {"data": data}}
+
+    events = [
+        {"name": "navigationStart", "ph": "R", "pid": 1, "tid": 1, "ts": 0,
+         "args": {"frame": frame, "data": {"documentLoaderURL": url}}},
+        event("ParseHTML", 1_000, 10_000),
+        event("EvaluateScript", 2_000, 3_000, url="http://x/assets/javascripts/bundle.0123abcd.min.js"),
+        event("Layout", 2_500, 1_000),  # forced by the script
+        event("Layout", 12_000, 4_000),
+        event("Layout", 12_000, 9_000, thread=other),
+        event("EventDispatch", 20_000, 5_000, type="DOMContentLoaded"),
+        event("UpdateLayoutTree", 21_000, 1_000),
+        {"name": "domContentLoadedEventEnd", "ph": "R", "pid": 1, "tid": 1, "ts": 25_000, "args": {"frame": frame}},
+        event("Layout", 30_000, 7_000),  # after DOMContentLoaded
+    ]
+    assert bench.main_thread_until_dcl(events, url) == {
+        "HTML parsing": 7.0, "bundle.min.js": 3.0, "layout": 4.0, "DOMContentLoaded handlers": 5.0}

@@ -7,7 +7,10 @@ context, so nothing is cached). For each page it prints the number of
 requests, the bytes of every same-origin response as sent by this server and
 as a gzip server would send them, DOMContentLoaded, and the requests that left
 the origin (blocked: the site must work offline, and the bench must not wait
-on a network it does not have). Build times come next, then Lighthouse scores
+on a network it does not have). Pages over 1.25x the baseline's weight get the
+assets behind it and why; pages over 1.25x its DOMContentLoaded get the slowest
+one traced once more, its main-thread work until then by kind next to the
+baseline's. Build times come next, then Lighthouse scores
 (performance, accessibility, best practices, SEO) for one page of each type in
 both languages, next to the default Material page, measured by the same Chromium
 in the same run, in rounds (every page once, then again), so that a slow stretch
@@ -173,6 +176,80 @@ LIGHTHOUSE_TYPES = {
 }
 
 
+# Why a page's DOMContentLoaded may take longer than the baseline's: what the main
+# thread does until then, and what brings it. The bench traces the slowest page.
+DCL_WHY = {
+    "layout": "placing text and boxes as the HTML arrives; Japanese text takes about twice as "
+              "long as English (compare an /en/ page)",
+    "style": "matching Material's and the course's rules to every element",
+    "paint": "drawing what is on screen",
+    "HTML parsing": "the page's own markup",
+    "bundle.min.js": "Material's script: it reads the layout as it starts, so the page's style "
+                     "and layout so far are computed inside it",
+    "DOMContentLoaded handlers": "Material's start-up: it visits every link, table and code block",
+}
+TRACE_CATEGORIES = ["devtools.timeline", "loading", "blink.user_timing"]
+# Main-thread work as the trace names it. Work inside a script (a forced layout) is the
+# script's time; work inside anything else (a script run while parsing) is its own.
+TRACE_KINDS = {
+    "ParseHTML": "HTML parsing", "Layout": "layout", "UpdateLayoutTree": "style",
+    "ParseAuthorStyleSheet": "style", "Paint": "paint", "PrePaint": "paint", "Layerize": "paint",
+}
+
+
+def main_thread_until_dcl(events: list[dict], url: str) -> dict[str, float]:
+    """Milliseconds of main-thread work by kind, from the navigation to ``url`` until its
+    DOMContentLoaded handlers have run, from a Chromium trace's events."""
+    navigation = next(e for e in events if e["name"] == "navigationStart"
+                      and e.get("args", {}).get("data", {}).get("documentLoaderURL") == url)
+    frame, thread = navigation["args"]["frame"], (navigation["pid"], navigation["tid"])
+    end = max(e["ts"] for e in events if e["name"] == "domContentLoadedEventEnd"
+              and e.get("args", {}).get("frame") == frame)
+    work = sorted((e for e in events if e.get("ph") == "X" and (e["pid"], e["tid"]) == thread
+                   and navigation["ts"] <= e["ts"] < end and _kind(e)),
+                  key=lambda e: (e["ts"], -e.get("dur", 0)))
+    totals: dict[str, float] = {}
+    open_events: list[tuple[int, str, bool]] = []  # (end, kind, is a script) of the enclosing events
+    for event in work:
+        while open_events and open_events[-1][0] <= event["ts"]:
+            open_events.pop()
+        if any(script for _, _, script in open_events):
+            continue
+        kind, ms = _kind(event), event.get("dur", 0) / 1000
+        totals[kind] = totals.get(kind, 0) + ms
+        if open_events:
+            parent = open_events[-1][1]
+            totals[parent] -= ms
+        script = event["name"] == "EvaluateScript" or kind == "DOMContentLoaded handlers"
+        open_events.append((event["ts"] + event.get("dur", 0), kind, script))
+    return totals
+
+
+def _kind(event: dict) -> str | None:
+    data = event.get("args", {}).get("data", {}) or {}
+    if event["name"] == "EvaluateScript":
+        return asset_name(data["url"], "") if data.get("url") else "inline scripts"
+    if event["name"] == "EventDispatch" and data.get("type") == "DOMContentLoaded":
+        return "DOMContentLoaded handlers"
+    return TRACE_KINDS.get(event["name"])
+
+
+def trace_until_dcl(browser, url: str) -> tuple[float, dict[str, float]]:
+    """One more first visit of ``url``, traced: (its DOMContentLoaded in ms, the work by kind)."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+        try:
+            page.goto(url, wait_until="load", timeout=30_000)
+            dcl = page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd")
+        finally:
+            events = json.loads(browser.stop_tracing())["traceEvents"]
+    finally:
+        context.close()
+    return dcl, main_thread_until_dcl(events, url)
+
+
 def lighthouse(url: str, chromium: str) -> dict[str, int]:
     """One Lighthouse run: the four scores (0–100), or {"error": [...]}."""
     flags = " ".join(["--headless=new", *LAUNCH_ARGS])
@@ -252,6 +329,18 @@ def timed_build(config_file: Path, site_dir: Path, base_url: str) -> float:
     if done.returncode != 0:
         sys.exit(f"error: build of {config_file} failed:\n{done.stdout}{done.stderr}")
     return seconds
+
+
+def print_dcl(traces: dict) -> None:
+    """What the slowest page's main thread does until DOMContentLoaded, next to the baseline's."""
+    path, dcl, work = traces["page"]
+    baseline_dcl, baseline_work = traces["baseline"]
+    print(f"\nDOMContentLoaded over {WEIGHT_BOUND}x the baseline's ({traces['count']} pages): the main thread "
+          f"until then on the slowest, traced once more ({path} {dcl:.0f} ms, baseline {baseline_dcl:.0f} ms), and why")
+    print(f"  {'work':<28} {'ms':>6} {'baseline':>9}")
+    for kind, ms in sorted(work.items(), key=lambda item: -item[1]):
+        if ms >= 1:
+            print(f"  {kind:<28} {ms:>6.0f} {baseline_work.get(kind, 0):>9.0f}  {DCL_WHY.get(kind) or WORTH.get(kind, '')}")
 
 
 def print_table(pages: list[dict], baseline: dict, build_s: float, baseline_build_s: float) -> None:
@@ -422,6 +511,13 @@ def main(argv: list[str] | None = None) -> int:
                         pages.append(result)
                     baseline = measure(browser, baseline_url, baseline_url)
                     baseline["path"] = "baseline: default Material"
+                    slow = [row for row in pages if row["dcl_ms"] > WEIGHT_BOUND * baseline["dcl_ms"]]
+                    slowest = max(slow, key=lambda row: row["dcl_ms"]) if slow else None
+                    dcl_traces = {
+                        "count": len(slow),
+                        "page": (slowest["path"], *trace_until_dcl(browser, slowest["url"])),
+                        "baseline": trace_until_dcl(browser, baseline_url),
+                    } if slowest else None
                     search = [measure_first_search(browser, base_url, path, query)
                               for path, query in SEARCH_QUERIES]
                 finally:
@@ -437,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
                 scores = [(name, None) for name, _ in targets]
 
     print_table(pages, baseline, build_s, baseline_build_s)
+    if dcl_traces:
+        print_dcl(dcl_traces)
     print_lighthouse(scores, args.lighthouse_runs)
     print_search(search)
     if args.json:
@@ -450,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
                     "baseline": baseline,
                     "lighthouse": dict(scores),
                     "search": search,
+                    "dcl_traces": dcl_traces,
                 },
                 indent=2,
                 ensure_ascii=False,
