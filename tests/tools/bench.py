@@ -331,6 +331,12 @@ def timed_build(config_file: Path, site_dir: Path, base_url: str) -> float:
     return seconds
 
 
+def why(asset: str) -> str:
+    """What one of the course's assets brings the reader."""
+    return WORTH.get(asset) or ("a figure of this page" if asset.endswith(".svg")
+                                else "this page's simulator" if asset.endswith((".js", ".css")) else "")
+
+
 def print_dcl(traces: dict) -> None:
     """What the slowest page's main thread does until DOMContentLoaded, next to the baseline's."""
     path, dcl, work = traces["page"]
@@ -340,7 +346,7 @@ def print_dcl(traces: dict) -> None:
     print(f"  {'work':<28} {'ms':>6} {'baseline':>9}")
     for kind, ms in sorted(work.items(), key=lambda item: -item[1]):
         if ms >= 1:
-            print(f"  {kind:<28} {ms:>6.0f} {baseline_work.get(kind, 0):>9.0f}  {DCL_WHY.get(kind) or WORTH.get(kind, '')}")
+            print(f"  {kind:<28} {ms:>6.0f} {baseline_work.get(kind, 0):>9.0f}  {DCL_WHY.get(kind) or why(kind)}")
 
 
 def print_table(pages: list[dict], baseline: dict, build_s: float, baseline_build_s: float) -> None:
@@ -364,9 +370,7 @@ def print_table(pages: list[dict], baseline: dict, build_s: float, baseline_buil
         worst = max(heavy, key=lambda row: row["gzip_bytes"])
         added = {name: size for name, size in worst["assets"].items() if name not in baseline["assets"] or name == "page"}
         for name, size in sorted(added.items(), key=lambda item: -item[1]):
-            why = WORTH.get(name) or ("a figure of this page" if name.endswith(".svg")
-                                      else "this page's simulator" if name.endswith((".js", ".css")) else "")
-            print(f"  {name:<28} {size / KIB:>6.1f}  {why}")
+            print(f"  {name:<28} {size / KIB:>6.1f}  {why(name)}")
     print()
     print(f"build (strict): site {build_s:.2f} s, baseline {baseline_build_s:.2f} s")
     print(
