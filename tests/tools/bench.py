@@ -179,8 +179,8 @@ LIGHTHOUSE_TYPES = {
 # Why a page's DOMContentLoaded may take longer than the baseline's: what the main
 # thread does until then, and what brings it. The bench traces the slowest page.
 DCL_WHY = {
-    "layout": "placing text and boxes as the HTML arrives; Japanese text takes about twice as "
-              "long as English (compare an /en/ page)",
+    "layout": "placing text and boxes as the HTML arrives (Japanese text takes about twice "
+              "as long as the same page in English)",
     "style": "matching Material's and the course's rules to every element",
     "paint": "drawing what is on screen",
     "HTML parsing": "the page's own markup",
