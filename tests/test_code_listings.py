@@ -17,17 +17,20 @@ PAGES = ["labs/kvm-paging/", "labs/kvm-hello/", "en/labs/qcow2/"]
 
 def test_every_listing_knows_its_line_count(site_dir):
     """A listing without --code-lines would be drawn at load (no estimate); one with a
-    wrong count would make the page jump when it is drawn."""
+    wrong count would make the page jump when it is drawn. Each starts focusable, so that
+    Tab reaches it before Material has set it up (see the keyboard test below)."""
     problems = []
     pages = sorted(site_dir.rglob("index.html"))
     listings = 0
     for page in pages:
         html = page.read_text(encoding="utf-8")
-        for match in re.finditer(r'<div class="(?:[\w-]+ )*highlight"([^>]*)>.*?<code>(.*?)</code>', html, re.S):
+        for match in re.finditer(r'<div class="(?:[\w-]+ )*highlight"([^>]*)>.*?<code( tabindex="0")?>(.*?)</code>', html, re.S):
             listings += 1
-            lines = match[2].rstrip("\n").count("\n") + 1
+            lines = match[3].rstrip("\n").count("\n") + 1
             if f'style="--code-lines: {lines}"' != match[1].strip():
                 problems.append(f"{page.relative_to(site_dir)}: {match[1].strip() or 'no --code-lines'} for {lines} lines")
+            if not match[2]:
+                problems.append(f"{page.relative_to(site_dir)}: a listing of {lines} lines without tabindex")
     assert listings > 100, f"only {listings} listings found: has the markup changed?"
     assert not problems, "\n".join(problems[:20])
 
@@ -72,3 +75,75 @@ def test_a_link_to_a_code_line_lands_on_it(browser, base_url, viewport):
     # Each line's anchor is an empty <a> at the start of the line: its position is the check.
     anchors.check_links_land(browser, base_url, "labs/kvm-paging/",
                              ".md-typeset .highlight a[id^='__codelineno-']", viewport, visible=False)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", anchors.VIEWPORTS, ids=["desktop", "phone"])
+def test_listings_are_set_up_in_view_and_keep_tab_stops_where_they_scroll(browser, base_url, viewport):
+    """Material sets a listing up (copy button, tab stop) only when it comes into view
+    (content.lazy). Until then every listing is a tab stop; once set up, exactly those
+    that scroll sideways stay one, so keyboard users can scroll them."""
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(base_url + "labs/kvm-paging/", wait_until="networkidle")
+        listings = "[...document.querySelectorAll('.md-typeset .highlight > pre > code')]"
+        state = f"""() => {listings}.map(code => ({{
+            copy: !!code.parentElement.querySelector('.md-code__button'),
+            tab: code.getAttribute('tabindex') === '0',
+            scrolls: code.scrollWidth > code.clientWidth,
+            shown: !code.closest('details:not([open])') }}))"""
+        at_load = page.evaluate(state)
+        last = len(at_load) - 1
+        assert not at_load[last]["copy"], "the last listing was set up at load, far from view"
+        assert at_load[last]["tab"], "the last listing is not a tab stop before it is set up"
+        for index, listing in enumerate(at_load):
+            if listing["shown"]:
+                page.evaluate(f"() => {listings}[{index}].scrollIntoView()")
+                page.wait_for_function(f"() => !!{listings}[{index}].parentElement.querySelector('.md-code__button')",
+                                       timeout=5_000)
+        after = [listing for listing in page.evaluate(state) if listing["shown"]]
+        assert len(after) > 10 and any(l["scrolls"] for l in after) and not all(l["scrolls"] for l in after)
+        wrong = [i for i, l in enumerate(after) if l["tab"] != l["scrolls"]]
+        assert not wrong, f"listings whose tab stop does not match whether they scroll: {wrong}"
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_tab_onto_a_listing_not_yet_set_up_keeps_the_focus(browser, base_url):
+    """Tab can reach a listing before Material has set it up. If the listing does not
+    scroll, Material then takes its tab stop away; the focus must stay on it (not fall back
+    to <body>), and the next Tab go on to what follows it."""
+    context = browser.new_context(viewport=anchors.VIEWPORTS[0])
+    try:
+        page = context.new_page()
+        page.goto(base_url + "labs/kvm-paging/", wait_until="networkidle")
+        # The first shown listing that does not scroll and is not yet set up. Focus the tab
+        # stop just before it without scrolling, as when the reader has scrolled back up:
+        # the next Tab then brings the listing into view and onto the screen together.
+        found = page.evaluate("""() => {
+            const codes = [...document.querySelectorAll('.md-typeset .highlight > pre > code')];
+            const index = codes.findIndex(code => !code.closest('details:not([open])')
+                && !code.parentElement.querySelector('.md-code__button')
+                && code.scrollWidth <= code.clientWidth);
+            if (index < 0) return null;
+            const stops = [...document.querySelectorAll('a[href], button, input, summary, [tabindex="0"]')]
+                .filter(e => e.getClientRects().length
+                    && e.compareDocumentPosition(codes[index]) & Node.DOCUMENT_POSITION_FOLLOWING);
+            stops.at(-1).focus({ preventScroll: true });
+            scrollTo(0, 0);
+            return codes[index].getBoundingClientRect().top > innerHeight ? index : null;
+        }""")
+        assert found is not None, "no listing below the first screen is both unscrolled and not yet set up"
+        listing = f"document.querySelectorAll('.md-typeset .highlight > pre > code')[{found}]"
+        page.keyboard.press("Tab")
+        page.wait_for_function(f"() => !!{listing}.parentElement.querySelector('.md-code__button')", timeout=5_000)
+        page.wait_for_timeout(300)
+        state = page.evaluate(f"() => [document.activeElement === {listing}, {listing}.getAttribute('tabindex'),"
+                              " document.activeElement.tagName]")
+        assert state[:2] == [True, "-1"], f"listing {found} after set-up (focused, tabindex, focus on): {state}"
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement !== document.body"), "the next Tab lost the focus"
+    finally:
+        context.close()

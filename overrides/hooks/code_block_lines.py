@@ -7,6 +7,15 @@ slower CPU, and Lighthouse's blocking time from 580 to 345 ms (medians of five).
 gives each listing ``content-visibility: auto`` and, as its size before it is drawn,
 the height of ``--code-lines`` lines, so the scroll bar and links into the page stay
 where they will be once it is drawn.
+
+Material's code-block component measures each listing to see whether it scrolls sideways,
+which lays the listing out: on /labs/kvm-hello/ that made Material's start-up task about
+300 ms long at a 4x slower CPU. With ``content.lazy`` (mkdocs.yml) Material mounts a
+listing only when it comes into view (about 100 ms). Material gives a listing that scrolls
+``tabindex="0"`` when it mounts it, so that keyboard users can scroll it; a listing not yet
+in view would have none, and Tab would pass it by. So every listing starts with
+``tabindex="0"``, and Material removes it on mounting from those that do not scroll;
+assets/javascripts/code-focus.js keeps the focus on a listing Tab has just reached.
 """
 
 from __future__ import annotations
@@ -22,9 +31,13 @@ LISTING = re.compile(
 
 def _with_lines(match: re.Match) -> str:
     lines = match["code"].rstrip("\n").count("\n") + 1
-    opening, rest = match[0].split(">", 1)
-    return f'{opening} style="--code-lines: {lines}">{rest}'
+    div = match[0][: match.start("head") - match.start()]  # <div class="… highlight">
+    head = match["head"].removesuffix("<code>")
+    return f'{div[:-1]} style="--code-lines: {lines}">{head}<code tabindex="0">{match["code"]}</code>'
 
 
-def on_page_content(html: str, **kwargs) -> str:
-    return LISTING.sub(_with_lines, html)
+def on_page_content(html: str, page, **kwargs) -> str:
+    html, listings = LISTING.subn(_with_lines, html)
+    if listings:
+        page.meta["code_listings"] = True  # overrides/main.html loads code-focus.js
+    return html
