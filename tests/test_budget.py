@@ -80,3 +80,15 @@ def test_main_thread_work_is_split_by_what_caused_it():
     ]
     assert bench.main_thread_until_dcl(events, url) == {
         "HTML parsing": 7.0, "bundle.min.js": 3.0, "layout": 4.0, "DOMContentLoaded handlers": 5.0}
+
+
+def test_every_course_asset_says_why_it_is_worth_its_weight():
+    """The bench explains each asset over the baseline with why(); a new script without an
+    entry would be explained as something it is not, or not at all."""
+    assets = site.ROOT / "docs" / "assets"
+    files = [*assets.glob("javascripts/**/*.js"), *assets.glob("stylesheets/**/*.css")]
+    assert len(files) > 10, f"only {len(files)} scripts and stylesheets under {assets}"
+    unexplained = [str(file.relative_to(assets)) for file in files if not bench.why(file.name)]
+    assert not unexplained, f"add these to WORTH in tests/tools/bench.py: {unexplained}"
+    assert bench.why("taxonomy-explorer.css") == bench.why("taxonomy-explorer.js") == "this page's simulator"
+    assert bench.why("code-focus.js") != "this page's simulator"

@@ -94,6 +94,9 @@ WORTH = {
     "quiz.js": "the chapter's quiz",
     "glossary-card.js": "the glossary card on a term's first use",
     "figure-zoom.js": "a figure opens at full size when tapped",
+    "code-focus.js": "keyboard focus stays on a code listing as Material sets it up",
+    "references.js": "filtering the reference list by kind and language",
+    "progress.js": "the reader's progress page: every chapter's state, export and import",
     "extra.css": "the course's styles (quiz, boxes, figures, tables, contrast fixes)",
     "_kit.js": "the shared part of the simulators",
     "_kit.css": "the shared part of the simulators",
@@ -333,8 +336,10 @@ def timed_build(config_file: Path, site_dir: Path, base_url: str) -> float:
 
 def why(asset: str) -> str:
     """What one of the course's assets brings the reader."""
+    widgets = site.ROOT / "docs" / "assets" / "javascripts" / "widgets"
     return WORTH.get(asset) or ("a figure of this page" if asset.endswith(".svg")
-                                else "this page's simulator" if asset.endswith((".js", ".css")) else "")
+                                else "this page's simulator" if (widgets / Path(asset).with_suffix(".js").name).exists()
+                                else "")
 
 
 def print_dcl(traces: dict) -> None:
