@@ -102,10 +102,11 @@ def test_listings_are_set_up_in_view_and_keep_tab_stops_where_they_scroll(browse
                 page.evaluate(f"() => {listings}[{index}].scrollIntoView()")
                 page.wait_for_function(f"() => !!{listings}[{index}].parentElement.querySelector('.md-code__button')",
                                        timeout=5_000)
-        after = [listing for listing in page.evaluate(state) if listing["shown"]]
-        assert len(after) > 10 and any(l["scrolls"] for l in after) and not all(l["scrolls"] for l in after)
-        wrong = [i for i, l in enumerate(after) if l["tab"] != l["scrolls"]]
-        assert not wrong, f"listings whose tab stop does not match whether they scroll: {wrong}"
+        after = {index: listing for index, listing in enumerate(page.evaluate(state)) if listing["shown"]}
+        scrolls = [listing["scrolls"] for listing in after.values()]
+        assert len(after) > 10 and any(scrolls) and not all(scrolls), f"shown listings that scroll: {scrolls}"
+        wrong = [index for index, listing in after.items() if listing["tab"] != listing["scrolls"]]
+        assert not wrong, f"listings (index on the page) whose tab stop does not match whether they scroll: {wrong}"
     finally:
         context.close()
 

@@ -24,16 +24,15 @@ import re
 
 # pymdownx.highlight: <div class="language-x highlight"><pre>…<code>…</code></pre></div>
 LISTING = re.compile(
-    r'<div class="(?:[\w-]+ )*highlight">(?P<head>(?:(?!</pre>).)*?<code>)(?P<code>.*?)</code>',
+    r'(?P<div><div class="(?:[\w-]+ )*highlight")>(?P<head>(?:(?!</pre>).)*?)<code>(?P<code>.*?)</code>',
     re.S,
 )
 
 
 def _with_lines(match: re.Match) -> str:
     lines = match["code"].rstrip("\n").count("\n") + 1
-    div = match[0][: match.start("head") - match.start()]  # <div class="… highlight">
-    head = match["head"].removesuffix("<code>")
-    return f'{div[:-1]} style="--code-lines: {lines}">{head}<code tabindex="0">{match["code"]}</code>'
+    return (f'{match["div"]} style="--code-lines: {lines}">{match["head"]}'
+            f'<code tabindex="0">{match["code"]}</code>')
 
 
 def on_page_content(html: str, page, **kwargs) -> str:
