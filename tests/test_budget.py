@@ -56,6 +56,22 @@ def test_a_failing_lighthouse_run_is_reported_and_not_repeated():
     assert rows["/a/"] == {"error": ["Runtime error"]}
 
 
+def test_the_bench_says_how_long_the_cpu_was_taken(tmp_path, monkeypatch):
+    """Lighthouse counts time spent waiting for a CPU as the page's work: the bench prints
+    the share of its runs' time during which some task waited, from /proc/pressure/cpu."""
+    pressure = tmp_path / "cpu"
+    pressure.write_text("some avg10=1.00 avg60=2.00 avg300=3.00 total=5000000\n"
+                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n", encoding="ascii")
+    monkeypatch.setattr(bench, "PRESSURE", pressure)
+    clock = iter([100.0, 120.0])
+    monkeypatch.setattr(bench.time, "monotonic", lambda: next(clock))
+    before = bench.cpu_pressure()
+    pressure.write_text("some avg10=1.00 avg60=2.00 avg300=3.00 total=9000000\n", encoding="ascii")
+    assert bench.waiting_share(before, bench.cpu_pressure()) == 0.2  # 4 s of 20 s
+    monkeypatch.setattr(bench, "PRESSURE", tmp_path / "absent")
+    assert bench.cpu_pressure() is None and bench.waiting_share(before, None) is None
+
+
 def test_main_thread_work_is_split_by_what_caused_it():
     """The bench's DOMContentLoaded breakdown: a forced layout inside a script is the
     script's, a script run while parsing is not parsing, and nothing after the event counts."""
