@@ -17,7 +17,7 @@ in the same run, in rounds (every page once, then again), so that a slow stretch
 of the machine weighs on the baseline as much as on the pages (Lighthouse is
 installed by `make bench` in tests/tools/lighthouse). Under the table, the share of
 those runs' time during which some task waited for a CPU (Linux's /proc/pressure/cpu):
-on a shared machine, other work lowers every score, and this says by how much it was there.
+on a shared machine, other work lowers every score, and this shows how much of it there was.
 Both sites are served with gzip, as any static host serves them, so Lighthouse's
 simulated slow network sees the bytes a reader downloads.
 Last, a reader's first search on each language's home page: the bytes fetched once
